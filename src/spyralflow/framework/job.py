@@ -1,0 +1,178 @@
+"""Run one phase for one run, or build one phase's assets, inside a Snakemake job.
+
+This is what the generated rules call (through ``spyralflow run-phase`` and
+``spyralflow create-assets``). It seeds the rng from (global seed, phase name, run), turns the
+phase's progress messages into log lines, checks that the declared artifacts exist, and stamps
+provenance on them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
+from pathlib import Path
+from typing import Any
+
+from spyralflow.framework.atomic import atomic_output
+from spyralflow.framework.loading import construct_phase
+from spyralflow.framework.phase import PhaseResult
+from spyralflow.framework.provenance import Provenance, provenance_context, stamp_provenance
+from spyralflow.framework.runs import form_run_string
+from spyralflow.framework.seeding import phase_rng
+from spyralflow.framework.status import ProgressLog
+
+log = logging.getLogger(__name__)
+
+
+class PhaseJobError(RuntimeError):
+    """A phase job failed; the message names the phase, the run and the files."""
+
+
+@dataclass(frozen=True)
+class PhaseJob:
+    """Everything one job needs, as the generated rule passes it.
+
+    Parameters
+    ----------
+    class_path : str
+        Dotted path of the phase class.
+    parameters : dict
+        The phase's constructor parameters (plain values).
+    code_hash : str
+        Content hash of the phase's code, recorded in provenance.
+    workspace : Path
+        Workspace root.
+    seed : int
+        Global seed.
+    """
+
+    class_path: str
+    parameters: dict[str, Any]
+    code_hash: str
+    workspace: Path
+    seed: int
+
+    def provenance(self, phase_name: str, run: int) -> Provenance:
+        return Provenance(
+            phase=phase_name,
+            phase_class=self.class_path,
+            parameters=self.parameters,
+            code_hash=self.code_hash,
+            seed=self.seed,
+            run=run,
+        )
+
+
+def _prepare_workspace(phase: Any, workspace: Path) -> None:
+    Path(phase.get_artifact_path(workspace)).mkdir(parents=True, exist_ok=True)
+    Path(phase.get_asset_storage_path(workspace)).mkdir(parents=True, exist_ok=True)
+
+
+def _release(handles: dict[str, SharedMemory]) -> None:
+    for handle in handles.values():
+        handle.close()
+        try:
+            handle.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def run_phase(
+    job: PhaseJob,
+    run: int,
+    incoming: dict[str, Path],
+    expected_outputs: dict[str, Path],
+) -> PhaseResult:
+    """Run the phase on one run.
+
+    Parameters
+    ----------
+    job : PhaseJob
+        The phase and its settings.
+    run : int
+        Run number.
+    incoming : dict[str, Path]
+        The upstream artifacts (the payload Spyral would pass).
+    expected_outputs : dict[str, Path]
+        The artifacts the rule declares; each must exist afterwards.
+
+    Raises
+    ------
+    PhaseJobError
+        If the phase fails, reports an unsuccessful result, or leaves a declared artifact missing.
+    """
+    phase = construct_phase(job.class_path, job.parameters)
+    label = f"run {run} ({form_run_string(run)}), phase {phase.name}"
+    for key, path in incoming.items():
+        if not Path(path).exists():
+            raise PhaseJobError(f"{label}: input artifact '{key}' is missing: {path}")
+    _prepare_workspace(phase, job.workspace)
+    payload = PhaseResult(artifacts={k: Path(v) for k, v in incoming.items()},
+                          successful=True, run_number=run)
+    provenance = job.provenance(phase.name, run)
+    rng = phase_rng(job.seed, phase.name, run)
+    handles: dict[str, SharedMemory] = {}
+    inputs_text = ", ".join(f"{k}={v}" for k, v in incoming.items()) or "none"
+    log.info("%s: starting (inputs: %s; code %s; seed %d)", label, inputs_text,
+             job.code_hash, job.seed)
+    try:
+        phase.create_shared_data(job.workspace, handles)
+        with provenance_context(provenance):
+            result = phase.run(payload, job.workspace, ProgressLog(), rng)
+    except Exception as error:
+        raise PhaseJobError(
+            f"{label} failed on inputs {inputs_text}: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        _release(handles)
+    if result is None or not getattr(result, "successful", False):
+        raise PhaseJobError(
+            f"{label}: the phase reported an unsuccessful result (inputs: {inputs_text}); "
+            "see the messages above in this log"
+        )
+    missing = [f"{key}={path}" for key, path in expected_outputs.items() if not Path(path).exists()]
+    if missing:
+        raise PhaseJobError(f"{label}: the phase did not write {', '.join(missing)}")
+    for path in expected_outputs.values():
+        stamp_provenance(Path(path), provenance)
+    log.info("%s: done", label)
+    return result
+
+
+def create_assets(job: PhaseJob, manifest_path: Path) -> None:
+    """Build the phase's one-time assets and write a manifest of them.
+
+    The manifest (JSON: provenance and the asset files with their sizes) is the rule's output;
+    its name carries the hash of everything the assets depend on.
+
+    Raises
+    ------
+    PhaseJobError
+        If ``create_assets`` raises or returns False.
+    """
+    phase = construct_phase(job.class_path, job.parameters)
+    _prepare_workspace(phase, job.workspace)
+    provenance = job.provenance(phase.name, -1)
+    label = f"phase {phase.name}, assets"
+    try:
+        with provenance_context(provenance):
+            ok = phase.create_assets(job.workspace)
+    except Exception as error:
+        raise PhaseJobError(f"{label} failed: {type(error).__name__}: {error}") from error
+    if ok is False:
+        raise PhaseJobError(f"{label}: create_assets returned False; see the messages above")
+    storage = Path(phase.get_asset_storage_path(job.workspace))
+    manifest_path = Path(manifest_path)
+    files = {
+        str(path.relative_to(storage)): path.stat().st_size
+        for path in sorted(storage.rglob("*"))
+        if path.is_file() and not path.name.startswith((".", "manifest-"))
+    }
+    content = {"provenance": json.loads(provenance.to_json()), "files": files,
+               "host": os.uname().nodename}
+    with atomic_output(manifest_path) as temporary:
+        temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
+    log.info("%s: done (%d files)", label, len(files))

@@ -1,0 +1,85 @@
+"""Progress messages: Spyral's ``StatusMessage`` and a queue that turns them into log lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+
+@dataclass
+class StatusMessage:
+    """A progress step, as Spyral's phases send it.
+
+    Parameters
+    ----------
+    phase : str
+        The task name shown to the user.
+    increment : int
+        Steps done since the last message.
+    total : int
+        Steps in the whole task.
+    run : int
+        The run number.
+    """
+
+    phase: str
+    increment: int
+    total: int
+    run: int
+
+    def __str__(self) -> str:
+        return f"Run {self.run} | Task: {self.phase} |"
+
+
+class ProgressLog:
+    """A stand-in for Spyral's message queue that writes progress lines to a stream.
+
+    Lines are written at most every ``min_interval_s`` seconds and at completion, so a job log
+    shows progress on long work without one line per event.
+
+    Parameters
+    ----------
+    stream : TextIO, optional
+        Where lines go; standard error by default (the job log).
+    min_interval_s : float
+        Smallest time between two lines of the same task, in seconds.
+    """
+
+    def __init__(self, stream: TextIO | None = None, min_interval_s: float = 5.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.min_interval_s = min_interval_s
+        self._task: tuple[str, int] | None = None
+        self._done = 0
+        self._total = 0
+        self._started = 0.0
+        self._last_line = 0.0
+
+    def put(self, message: Any) -> None:
+        """Record one message (any object with phase, increment, total and run)."""
+        task = (str(message.phase), int(message.run))
+        now = time.monotonic()
+        if task != self._task:
+            self._task, self._done, self._started, self._last_line = task, 0, now, 0.0
+        self._total = int(message.total)
+        self._done += int(message.increment)
+        finished = self._total > 0 and self._done >= self._total
+        if finished or now - self._last_line >= self.min_interval_s:
+            self._last_line = now
+            self._write_line(now)
+
+    def _write_line(self, now: float) -> None:
+        phase, run = self._task if self._task else ("?", -1)
+        elapsed = now - self._started
+        if self._total > 0:
+            percent = 100.0 * min(self._done, self._total) / self._total
+            progress = f"{self._done}/{self._total} ({percent:.0f}%)"
+        else:
+            progress = f"{self._done} steps"
+        self.stream.write(f"progress: run {run} | {phase} | {progress} | {elapsed:.1f} s\n")
+        self.stream.flush()
+
+    def empty(self) -> bool:
+        """Spyral's queues are polled with ``empty``; this one never holds messages."""
+        return True

@@ -1,0 +1,169 @@
+"""Point-cloud files in Spyral's Pointcloud layout.
+
+Layout: group ``cloud`` with attributes ``min_event`` and ``max_event``; one dataset
+``cloud/cloud_<event>`` per event, an (N, 8) float64 array with columns
+[x (mm), y (mm), z (mm), amplitude, integral, pad id, time bucket, pad scale], sorted by z, and the
+attributes ``orig_run``, ``orig_event``, ``ic_amplitude``, ``ic_integral``, ``ic_centroid``,
+``ic_multiplicity``. attpc_engine adds ``cloud/labels_<event>`` (the particle of each point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from spyralflow.framework.atomic import atomic_output
+from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance
+
+CLOUD_GROUP = "cloud"
+CLOUD_COLUMNS = ("x", "y", "z", "amplitude", "integral", "pad", "time", "scale")
+IC_ATTRIBUTES = ("ic_amplitude", "ic_integral", "ic_centroid", "ic_multiplicity")
+
+
+class ArtifactFormatError(ValueError):
+    """A file does not have the layout its phase expects; the message names file and item."""
+
+
+@dataclass
+class PointcloudEvent:
+    """One event of a point-cloud file.
+
+    Parameters
+    ----------
+    event : int
+        Event number.
+    cloud : numpy.ndarray
+        (N, 8) float64 points.
+    attributes : dict
+        The dataset attributes (orig_run, orig_event, ic_*), with their stored dtypes.
+    labels : numpy.ndarray or None
+        attpc_engine's per-point particle labels, when present.
+    """
+
+    event: int
+    cloud: np.ndarray
+    attributes: dict[str, Any] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+
+
+class PointcloudWriter:
+    """Write a point-cloud file atomically: it appears at ``path`` only when closed cleanly.
+
+    Use as a context manager. ``min_event``/``max_event`` are written on close from the
+    arguments given, or from the events written when they are None.
+
+    Parameters
+    ----------
+    path : Path
+        The artifact path.
+    provenance : Provenance
+        Stored as a root attribute.
+    min_event, max_event : int, optional
+        The event range of the source, stored as ``cloud`` attributes.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        provenance: Provenance,
+        min_event: int | None = None,
+        max_event: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.provenance = provenance
+        self.min_event = min_event
+        self.max_event = max_event
+        self._seen_min: int | None = None
+        self._seen_max: int | None = None
+        self._atomic = atomic_output(self.path)
+        self._file: h5py.File | None = None
+        self._group: h5py.Group | None = None
+
+    def __enter__(self) -> PointcloudWriter:
+        temporary = self._atomic.__enter__()
+        self._file = h5py.File(temporary, "w")
+        self._file.attrs[PROVENANCE_KEY] = self.provenance.to_json()
+        self._group = self._file.create_group(CLOUD_GROUP)
+        return self
+
+    def write(
+        self,
+        event: int,
+        cloud: np.ndarray,
+        attributes: dict[str, Any],
+        labels: np.ndarray | None = None,
+    ) -> None:
+        """Write one event's (N, 8) cloud with its attributes."""
+        assert self._group is not None, "use PointcloudWriter as a context manager"
+        data = np.ascontiguousarray(cloud, dtype=np.float64).reshape(-1, len(CLOUD_COLUMNS))
+        dataset = self._group.create_dataset(f"cloud_{event}", data=data)
+        for key, value in attributes.items():
+            dataset.attrs[key] = value
+        if labels is not None:
+            self._group.create_dataset(f"labels_{event}", data=np.asarray(labels))
+        self._seen_min = event if self._seen_min is None else min(self._seen_min, event)
+        self._seen_max = event if self._seen_max is None else max(self._seen_max, event)
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        assert self._file is not None and self._group is not None
+        try:
+            minimum = self.min_event if self.min_event is not None else (self._seen_min or 0)
+            maximum = self.max_event if self.max_event is not None else (
+                self._seen_max if self._seen_max is not None else -1
+            )
+            self._group.attrs["min_event"] = np.int64(minimum)
+            self._group.attrs["max_event"] = np.int64(maximum)
+        finally:
+            self._file.close()
+            self._atomic.__exit__(exc_type, exc, traceback)
+
+
+def read_event_range(path: Path) -> tuple[int, int]:
+    """The ``(min_event, max_event)`` attributes of a point-cloud file."""
+    with h5py.File(path, "r") as handle:
+        group = _cloud_group(handle, path)
+        return int(group.attrs["min_event"]), int(group.attrs["max_event"])
+
+
+def _cloud_group(handle: h5py.File, path: Path) -> h5py.Group:
+    group = handle.get(CLOUD_GROUP)
+    if not isinstance(group, h5py.Group):
+        raise ArtifactFormatError(f"{path}: no '{CLOUD_GROUP}' group; not a point-cloud file")
+    for key in ("min_event", "max_event"):
+        if key not in group.attrs:
+            raise ArtifactFormatError(f"{path}: group '{CLOUD_GROUP}' lacks attribute '{key}'")
+    return group
+
+
+def iter_pointclouds(path: Path, with_labels: bool = False) -> Iterator[PointcloudEvent]:
+    """Yield the events of a point-cloud file from ``min_event`` to ``max_event`` inclusive.
+
+    Missing events are skipped, as Spyral does. Memory holds one event at a time.
+
+    Raises
+    ------
+    ArtifactFormatError
+        If the file lacks the ``cloud`` group or its range, or a cloud is not (N, 8).
+    """
+    path = Path(path)
+    with h5py.File(path, "r") as handle:
+        group = _cloud_group(handle, path)
+        first, last = int(group.attrs["min_event"]), int(group.attrs["max_event"])
+        for event in range(first, last + 1):
+            dataset = group.get(f"cloud_{event}")
+            if dataset is None:
+                continue
+            cloud = dataset[()]
+            if cloud.ndim != 2 or cloud.shape[1] != len(CLOUD_COLUMNS):
+                raise ArtifactFormatError(
+                    f"{path}: dataset cloud/cloud_{event} has shape {cloud.shape}, expected (N, 8)"
+                )
+            labels = None
+            if with_labels and f"labels_{event}" in group:
+                labels = group[f"labels_{event}"][()]
+            yield PointcloudEvent(event, cloud, dict(dataset.attrs), labels)
