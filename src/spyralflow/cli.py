@@ -78,22 +78,37 @@ def _register_core(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run-phase", help="run one phase on one run")
     _add_phase_arguments(run)
     run.add_argument("--run", required=True, help="run number (e.g. 0003)")
-    run.add_argument("--incoming", type=_key_value, action="append", default=[],
-                     metavar="KEY=PATH", help="an upstream artifact (repeatable)")
-    run.add_argument("--output", type=_key_value, action="append", default=[],
-                     metavar="KEY=PATH", help="an artifact this job must write (repeatable)")
+    run.add_argument(
+        "--incoming",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=PATH",
+        help="an upstream artifact (repeatable)",
+    )
+    run.add_argument(
+        "--output",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=PATH",
+        help="an artifact this job must write (repeatable)",
+    )
     run.set_defaults(handler=_run_phase)
 
     assets = subparsers.add_parser("create-assets", help="build one phase's one-time assets")
     _add_phase_arguments(assets)
-    assets.add_argument("--manifest", required=True, type=Path,
-                        help="manifest file written when the assets are complete")
+    assets.add_argument(
+        "--manifest",
+        required=True,
+        type=Path,
+        help="manifest file written when the assets are complete",
+    )
     assets.set_defaults(handler=_create_assets)
 
     rules = subparsers.add_parser("rules", help="print the Snakemake rules the config gives")
     rules.add_argument("--configfile", type=Path, default=Path("config/config.yaml"))
-    rules.add_argument("--schema", type=Path,
-                       default=Path("workflow/schemas/config.schema.yaml"))
+    rules.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
     rules.set_defaults(handler=_print_rules)
 
 
@@ -114,8 +129,9 @@ def _optional_registrars() -> list[Callable[[argparse._SubParsersAction], None]]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spyralflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="spyralflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"spyralflow {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _register_core(subparsers)
@@ -126,8 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spyralflow`` console script."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     arguments = build_parser().parse_args(argv)
     try:
         arguments.handler(arguments)

@@ -33,7 +33,9 @@ def module_source_path(module_name: str) -> Path:
     if not rest:
         return Path(spec.origin)
     if not spec.submodule_search_locations:
-        raise CodeLocationError(f"'{top}' is a module, not a package, so '{module_name}' is unknown")
+        raise CodeLocationError(
+            f"'{top}' is a module, not a package, so '{module_name}' is unknown"
+        )
     for location in spec.submodule_search_locations:
         base = Path(location).joinpath(*rest)
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):

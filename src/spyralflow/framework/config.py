@@ -126,8 +126,9 @@ def validate_config(raw: dict[str, Any], schema_path: Path) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(raw), key=lambda error: list(error.absolute_path))
     if errors:
-        lines = [f"config key '{_key_path(error.absolute_path)}': {error.message}"
-                 for error in errors]
+        lines = [
+            f"config key '{_key_path(error.absolute_path)}': {error.message}" for error in errors
+        ]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     runs = raw["runs"]
     if runs["first"] > runs["last"]:

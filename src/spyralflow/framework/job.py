@@ -110,14 +110,16 @@ def run_phase(
         if not Path(path).exists():
             raise PhaseJobError(f"{label}: input artifact '{key}' is missing: {path}")
     _prepare_workspace(phase, job.workspace)
-    payload = PhaseResult(artifacts={k: Path(v) for k, v in incoming.items()},
-                          successful=True, run_number=run)
+    payload = PhaseResult(
+        artifacts={k: Path(v) for k, v in incoming.items()}, successful=True, run_number=run
+    )
     provenance = job.provenance(phase.name, run)
     rng = phase_rng(job.seed, phase.name, run)
     handles: dict[str, SharedMemory] = {}
     inputs_text = ", ".join(f"{k}={v}" for k, v in incoming.items()) or "none"
-    log.info("%s: starting (inputs: %s; code %s; seed %d)", label, inputs_text,
-             job.code_hash, job.seed)
+    log.info(
+        "%s: starting (inputs: %s; code %s; seed %d)", label, inputs_text, job.code_hash, job.seed
+    )
     try:
         phase.create_shared_data(job.workspace, handles)
         with provenance_context(provenance):
@@ -171,8 +173,11 @@ def create_assets(job: PhaseJob, manifest_path: Path) -> None:
         for path in sorted(storage.rglob("*"))
         if path.is_file() and not path.name.startswith((".", "manifest-"))
     }
-    content = {"provenance": json.loads(provenance.to_json()), "files": files,
-               "host": os.uname().nodename}
+    content = {
+        "provenance": json.loads(provenance.to_json()),
+        "files": files,
+        "host": os.uname().nodename,
+    }
     with atomic_output(manifest_path) as temporary:
         temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
     log.info("%s: done (%d files)", label, len(files))

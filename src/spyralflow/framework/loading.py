@@ -28,8 +28,9 @@ def import_phase_class(class_path: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise PhaseLoadError(f"cannot import module '{module_name}' of phase class "
-                             f"'{class_path}': {error}") from error
+        raise PhaseLoadError(
+            f"cannot import module '{module_name}' of phase class '{class_path}': {error}"
+        ) from error
     try:
         return getattr(module, class_name)
     except AttributeError:

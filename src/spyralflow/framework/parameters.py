@@ -40,7 +40,8 @@ def build_constructor_arguments(phase_class: type, parameters: dict[str, Any]) -
     accepted = {
         name: parameter
         for name, parameter in signature.parameters.items()
-        if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        if name != "self"
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
     }
     takes_any_keyword = any(
         parameter.kind is parameter.VAR_KEYWORD for parameter in signature.parameters.values()

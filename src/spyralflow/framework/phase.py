@@ -88,9 +88,9 @@ class PhaseLike(ABC):
             return True, self.outgoing_schema
         return self.incoming_schema == incoming, self.outgoing_schema
 
-    def create_shared_data(
+    def create_shared_data(  # noqa: B027 - an optional hook with a default, as in Spyral
         self, workspace_path: Path, handles: dict[str, SharedMemory]
-    ) -> None:  # noqa: B027 - an optional hook, as in Spyral
+    ) -> None:
         """Create data shared by the runs of one job; nothing by default."""
 
     @abstractmethod

@@ -64,6 +64,5 @@ class ResultSchema:
 def _as_plain(artifacts: dict[str, Any]) -> dict[str, Any]:
     """Schema artifacts as plain dicts, so a Spyral schema and ours compare equal."""
     return {
-        key: {"extension": value.extension, "data": value.data}
-        for key, value in artifacts.items()
+        key: {"extension": value.extension, "data": value.data} for key, value in artifacts.items()
     }

@@ -113,8 +113,10 @@ class PointcloudWriter:
         assert self._file is not None and self._group is not None
         try:
             minimum = self.min_event if self.min_event is not None else (self._seen_min or 0)
-            maximum = self.max_event if self.max_event is not None else (
-                self._seen_max if self._seen_max is not None else -1
+            maximum = (
+                self.max_event
+                if self.max_event is not None
+                else (self._seen_max if self._seen_max is not None else -1)
             )
             self._group.attrs["min_event"] = np.int64(minimum)
             self._group.attrs["max_event"] = np.int64(maximum)

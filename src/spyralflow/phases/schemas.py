@@ -55,7 +55,9 @@ INTERP_SOLVER_COLUMNS: dict[str, str] = {
     "redchisq": "float",
 }
 
-TRACE_SCHEMA = json.dumps({"trace": {"extension": ".h5", "data": {"get": "array", "frib": "array"}}})
+TRACE_SCHEMA = json.dumps(
+    {"trace": {"extension": ".h5", "data": {"get": "array", "frib": "array"}}}
+)
 POINTCLOUD_SCHEMA = json.dumps(
     {"pointcloud": {"extension": ".h5", "data": {"cloud": {"cloud": "array"}}}}
 )
