@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-RUN_WILDCARD_PATTERN = r"\d{4,}"
+# Four or more digits; written without a {m,n} quantifier, which Snakemake wildcards reject.
+RUN_WILDCARD_PATTERN = r"\d\d\d\d+"
 _RUN_FILE = re.compile(r"^run_(\d{4,})(\..+)$")
 
 

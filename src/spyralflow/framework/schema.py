@@ -66,3 +66,21 @@ def _as_plain(artifacts: dict[str, Any]) -> dict[str, Any]:
     return {
         key: {"extension": value.extension, "data": value.data} for key, value in artifacts.items()
     }
+
+
+def same_content(first: Any, second: Any) -> bool:
+    """Whether two schemas (ours, Spyral's or None) describe the same artifacts.
+
+    Spyral's ``ResultSchema`` only equals instances of its own class, so a chain mixing Spyral
+    phases and ours is compared by content.
+    """
+    if first is None or second is None:
+        return first is second
+    return _as_plain(first.artifacts) == _as_plain(second.artifacts)
+
+
+def describe(schema: Any) -> str:
+    """A schema as readable JSON, whichever class it is."""
+    if schema is None:
+        return "anything (no schema)"
+    return json.dumps(_as_plain(schema.artifacts), sort_keys=True)

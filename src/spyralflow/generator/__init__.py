@@ -1,0 +1,165 @@
+"""The generator: from the pipeline config to Snakemake rules.
+
+``prepare_workflow`` is what the Snakefile calls on every parse. It validates the config and
+finds the generated rules in a content-addressed cache (``.spyralflow/``), keyed by the config
+and the code hashes of the phases: only a cache miss imports and constructs the phases, so a
+cluster job re-parsing the Snakefile stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from spyralflow import __version__
+from spyralflow.framework.atomic import atomic_output
+from spyralflow.framework.codehash import code_hash
+from spyralflow.framework.config import (
+    ConfigError,
+    PipelineConfig,
+    canonical_json,
+    load_config,
+    parse_config,
+)
+from spyralflow.framework.runs import discover_runs, planned_runs, run_label
+
+CACHE_FOLDER = Path(".spyralflow")
+SCHEMA_FILE = Path("schemas/config.schema.yaml")
+CONDA_ENV_FILE = Path("envs/spyralflow.yaml")
+
+__all__ = ["ConfigError", "PreparedWorkflow", "prepare_workflow", "render_rules"]
+
+
+@dataclass(frozen=True)
+class PreparedWorkflow:
+    """What the Snakefile needs: the validated config, the rules file and the targets.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The validated pipeline config.
+    rules_path : Path
+        The generated rules, ready to ``include:``.
+    artifact_patterns : dict
+        Phase name to {artifact key: path pattern with ``{run}``}.
+    entry_inputs : dict
+        The first phase's input key to path pattern.
+    runs : list[str]
+        The ``{run}`` values (zero-padded run numbers) to process.
+    """
+
+    config: PipelineConfig
+    rules_path: Path
+    artifact_patterns: dict[str, dict[str, str]]
+    entry_inputs: dict[str, str]
+    runs: list[str]
+
+    def outputs_of(self, phase_name: str) -> list[str]:
+        """Every artifact path of one phase over all runs."""
+        return [
+            pattern.format(run=run)
+            for pattern in self.artifact_patterns[phase_name].values()
+            for run in self.runs
+        ]
+
+    def artifact_paths(self, artifact_key: str) -> list[str]:
+        """One artifact (e.g. ``estimation``) over all runs, from the phase that writes it."""
+        for patterns in self.artifact_patterns.values():
+            if artifact_key in patterns:
+                return [patterns[artifact_key].format(run=run) for run in self.runs]
+        raise ConfigError(f"no phase of the pipeline writes the artifact '{artifact_key}'")
+
+    @property
+    def final_targets(self) -> list[str]:
+        """The last phase's artifacts over all runs: the default target."""
+        last = list(self.artifact_patterns)[-1]
+        return self.outputs_of(last)
+
+
+def _cache_key(config: PipelineConfig, conda_env: str) -> str:
+    generator_hash = code_hash("spyralflow.generator")
+    phase_hashes = [code_hash(spec.module_name) for spec in config.phases]
+    material = {
+        "version": __version__,
+        "conda_env": conda_env,
+        "generator": generator_hash,
+        "phases": phase_hashes,
+        "config": {
+            key: config.raw.get(key) for key in ("workspace", "input_folder", "seed", "phases")
+        },
+    }
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()[:16]
+
+
+def _runs(config: PipelineConfig, entry_inputs: dict[str, str]) -> list[str]:
+    if config.simulation_enabled:
+        numbers = planned_runs(config.first_run, config.last_run, config.skip_runs)
+    else:
+        extension = Path(next(iter(entry_inputs.values()))).suffix
+        numbers = discover_runs(
+            config.input_folder, extension, config.first_run, config.last_run, config.skip_runs
+        )
+    return [run_label(number) for number in numbers]
+
+
+def _generate(config: PipelineConfig, conda_env: str, rules_path: Path, plan_path: Path) -> None:
+    from spyralflow.generator.plan import build_plan
+    from spyralflow.generator.render import render_plan
+
+    plan = build_plan(config, conda_env)
+    with atomic_output(rules_path) as temporary:
+        temporary.write_text(render_plan(plan))
+    with atomic_output(plan_path) as temporary:
+        temporary.write_text(
+            json.dumps(
+                {"artifacts": plan.artifact_patterns(), "entry": plan.entry_inputs}, indent=1
+            )
+        )
+
+
+def prepare_workflow(
+    raw_config: dict, workflow_folder: Path, cache_folder: Path = CACHE_FOLDER
+) -> PreparedWorkflow:
+    """Validate the config and return the generated rules, building them on a cache miss.
+
+    Parameters
+    ----------
+    raw_config : dict
+        Snakemake's ``config``.
+    workflow_folder : Path
+        The ``workflow/`` folder (holding ``schemas/`` and ``envs/``).
+    cache_folder : Path
+        Where generated rules are kept, relative to the working directory.
+
+    Raises
+    ------
+    ConfigError
+        One message naming the config key, phase or phase pair at fault.
+    """
+    config = parse_config(raw_config, Path(workflow_folder) / SCHEMA_FILE)
+    cache = Path(cache_folder).resolve()
+    conda_env = os.path.relpath(Path(workflow_folder).resolve() / CONDA_ENV_FILE, cache)
+    key = _cache_key(config, conda_env)
+    rules_path = cache / f"rules-{key}.smk"
+    plan_path = cache / f"plan-{key}.json"
+    if not (rules_path.exists() and plan_path.exists()):
+        _generate(config, conda_env, rules_path, plan_path)
+    plan = json.loads(plan_path.read_text())
+    return PreparedWorkflow(
+        config=config,
+        rules_path=rules_path,
+        artifact_patterns=plan["artifacts"],
+        entry_inputs=plan["entry"],
+        runs=_runs(config, plan["entry"]),
+    )
+
+
+def render_rules(config_path: Path, schema_path: Path) -> str:
+    """The Snakemake rules the config gives, as text (``spyralflow rules``)."""
+    from spyralflow.generator.plan import build_plan
+    from spyralflow.generator.render import render_plan
+
+    return render_plan(build_plan(load_config(config_path, schema_path)))

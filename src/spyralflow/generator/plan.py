@@ -1,0 +1,266 @@
+"""From the pipeline config to a rule plan: per phase, its input and output path patterns.
+
+This is the only place that imports and constructs the phases. It asks each phase, as Spyral's
+pipeline would, which artifacts it produces for a run (``construct_artifact``), using a sentinel
+run number that is then turned into the ``{run}`` wildcard, and it checks the schema chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spyralflow.framework.codehash import code_hash
+from spyralflow.framework.config import ConfigError, PhaseSpec, PipelineConfig, Resources
+from spyralflow.framework.loading import construct_phase
+from spyralflow.framework.parameters import ParameterError
+from spyralflow.framework.phase import PhaseResult
+from spyralflow.framework.runs import form_run_string
+from spyralflow.framework.schema import describe, same_content
+
+SENTINEL_RUN = 987654321
+CHECK_RUN = 4321
+DEFAULT_ENTRY_KEY = "trace"
+DEFAULT_ENTRY_EXTENSION = ".h5"
+PARAMETER_FILE_HASH_LIMIT_BYTES = 50_000_000
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """What the generator needs to write one phase's two rules.
+
+    Parameters
+    ----------
+    name : str
+        Phase name (rule name of the per-run rule).
+    spec : PhaseSpec
+        The config entry.
+    code_hash : str
+        Content hash of the phase's code.
+    inputs : dict[str, str]
+        Incoming artifact key to path pattern with ``{run}``.
+    outputs : dict[str, str]
+        Artifacts this phase writes, key to path pattern with ``{run}``.
+    parameter_files : tuple[str, ...]
+        Existing files named by the parameters (gas, gate, pad maps), declared as inputs so that
+        editing them reruns the phase.
+    asset_manifest : str
+        Output of the one-time asset rule; its name carries the asset hash.
+    """
+
+    name: str
+    spec: PhaseSpec
+    code_hash: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    parameter_files: tuple[str, ...]
+    asset_manifest: str
+
+    @property
+    def rule_name(self) -> str:
+        return rule_identifier(self.name)
+
+    @property
+    def asset_rule_name(self) -> str:
+        return f"{self.rule_name}_assets"
+
+    @property
+    def resources(self) -> Resources:
+        return self.spec.resources
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """The rule plan of a whole pipeline."""
+
+    workspace: str
+    seed: int
+    phases: tuple[PhasePlan, ...]
+    entry_inputs: dict[str, str] = field(default_factory=dict)
+    conda_env: str = ""
+
+    def artifact_patterns(self) -> dict[str, dict[str, str]]:
+        """Phase name to its output patterns."""
+        return {phase.name: dict(phase.outputs) for phase in self.phases}
+
+
+def rule_identifier(name: str) -> str:
+    """A Snakemake rule name (a Python identifier) from a phase name."""
+    cleaned = "".join(character if character.isalnum() else "_" for character in name)
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"phase_{cleaned}"
+
+
+def _to_pattern(path: Path | str) -> str:
+    text = str(path).replace("{", "{{").replace("}", "}}")
+    return text.replace(str(SENTINEL_RUN), "{run}")
+
+
+def _construct(index: int, spec: PhaseSpec) -> Any:
+    try:
+        return construct_phase(spec.class_path, spec.parameters)
+    except (ParameterError, ImportError, TypeError, ValueError) as error:
+        raise ConfigError(f"config key 'phases[{index}]' ({spec.class_path}): {error}") from error
+
+
+def check_schema_chain(phases: list[Any]) -> None:
+    """Spyral's ``Pipeline.validate``: each phase must accept the previous one's output.
+
+    Each phase's own ``validate`` decides; a refusal between schemas of equal content but of
+    different classes (a Spyral phase after one of ours) is accepted.
+
+    Raises
+    ------
+    ConfigError
+        Naming every phase pair that does not fit.
+    """
+    failures = []
+    outgoing = phases[0].outgoing_schema
+    for previous, phase in itertools.pairwise(phases):
+        ok, next_outgoing = phase.validate(outgoing)
+        if not ok and not same_content(phase.incoming_schema, outgoing):
+            failures.append(
+                f"{previous}->{phase}: {phase.name} expects {describe(phase.incoming_schema)} "
+                f"but {previous.name} produces {describe(outgoing)}"
+            )
+        outgoing = next_outgoing
+    if failures:
+        raise ConfigError("the phases do not chain:\n  " + "\n  ".join(failures))
+
+
+def entry_artifacts(first_phase: Any, input_folder: Path) -> dict[str, str]:
+    """The first phase's inputs: one ``<input_folder>/run_{run}<extension>`` per incoming key."""
+    schema = first_phase.incoming_schema
+    if schema is None:
+        keys = {DEFAULT_ENTRY_KEY: DEFAULT_ENTRY_EXTENSION}
+    else:
+        keys = {key: artifact.extension for key, artifact in schema.artifacts.items()}
+    extensions = list(keys.values())
+    if len(set(extensions)) != len(extensions):
+        raise ConfigError(
+            f"the pipeline cannot start at phase {first_phase.name}: its input artifacts "
+            f"{sorted(keys)} share a file extension, so one input folder cannot hold them"
+        )
+    return {
+        key: _to_pattern(input_folder / f"{form_run_string(SENTINEL_RUN)}{extension}")
+        for key, extension in keys.items()
+    }
+
+
+def _artifact_patterns(phase: Any, payload: dict[str, str], workspace: Path) -> dict[str, str]:
+    """Every artifact the phase returns, as patterns, checked against a second run number.
+
+    Both run numbers have at least four digits, so ``run_{run:04d}`` equals ``run_`` + the number
+    and the pattern can be recovered by replacing the number with the wildcard.
+    """
+
+    def construct(run: int) -> dict[str, str]:
+        incoming = {key: Path(pattern.format(run=run)) for key, pattern in payload.items()}
+        result = phase.construct_artifact(PhaseResult(incoming, True, run), workspace)
+        return {key: str(path) for key, path in result.artifacts.items()}
+
+    patterns = {key: _to_pattern(path) for key, path in construct(SENTINEL_RUN).items()}
+    check = construct(CHECK_RUN)
+    for key, pattern in patterns.items():
+        expected = pattern.format(run=CHECK_RUN)
+        if "{run}" not in pattern or check.get(key) != expected:
+            raise ConfigError(
+                f"phase {phase.name}: artifact '{key}' ({check.get(key)}) is not named by the run "
+                "number with form_run_string (run_NNNN); the workflow cannot address it per run"
+            )
+    return patterns
+
+
+def _parameter_files(parameters: Any) -> list[str]:
+    """Existing files named by string values anywhere in the parameters."""
+    found: list[str] = []
+    if isinstance(parameters, dict):
+        for value in parameters.values():
+            found.extend(_parameter_files(value))
+    elif isinstance(parameters, list):
+        for value in parameters:
+            found.extend(_parameter_files(value))
+    elif isinstance(parameters, str) and parameters and Path(parameters).is_file():
+        found.append(parameters)
+    return sorted(set(found))
+
+
+def file_fingerprint(path: str) -> str:
+    """Content hash of a small file; size and mtime of a large one."""
+    target = Path(path)
+    stat = target.stat()
+    if stat.st_size > PARAMETER_FILE_HASH_LIMIT_BYTES:
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+def asset_hash(spec: PhaseSpec, phase_code_hash: str, parameter_files: list[str]) -> str:
+    """Hash of everything a phase's assets depend on: class, parameters, files and code."""
+    digest = hashlib.sha256()
+    for part in (
+        spec.class_path,
+        spec.parameters_json,
+        phase_code_hash,
+        *(file_fingerprint(path) for path in parameter_files),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
+    """Construct the phases, check their chain and derive every rule's paths.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The validated config.
+    conda_env : str
+        Path of the conda environment file the rules declare (used with ``--sdm conda``),
+        relative to the generated rules file; empty for none.
+
+    Raises
+    ------
+    ConfigError
+        If a phase cannot be built, the phases do not chain, or an artifact is not per run.
+    """
+    phases = [_construct(index, spec) for index, spec in enumerate(config.phases)]
+    names = [phase.name for phase in phases]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"phase names must be unique (they name folders): {duplicates}")
+    check_schema_chain(phases)
+    entry = entry_artifacts(phases[0], config.input_folder)
+    payload = dict(entry)
+    plans = []
+    for spec, phase in zip(config.phases, phases, strict=True):
+        artifacts = _artifact_patterns(phase, payload, config.workspace)
+        incoming_paths = set(payload.values())
+        outputs = {key: path for key, path in artifacts.items() if path not in incoming_paths}
+        if not outputs:
+            raise ConfigError(f"phase {phase.name} declares no artifact of its own")
+        hash_of_code = code_hash(spec.module_name)
+        files = _parameter_files(spec.parameters)
+        storage = Path(phase.get_asset_storage_path(config.workspace))
+        manifest = storage / f"manifest-{asset_hash(spec, hash_of_code, files)}.json"
+        plans.append(
+            PhasePlan(
+                name=phase.name,
+                spec=spec,
+                code_hash=hash_of_code,
+                inputs=dict(payload),
+                outputs=outputs,
+                parameter_files=tuple(files),
+                asset_manifest=str(manifest),
+            )
+        )
+        payload = artifacts
+    return PipelinePlan(
+        workspace=str(config.workspace),
+        seed=config.seed,
+        phases=tuple(plans),
+        entry_inputs=entry,
+        conda_env=conda_env,
+    )

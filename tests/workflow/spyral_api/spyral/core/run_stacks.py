@@ -1,0 +1,2 @@
+def form_run_string(run_number: int) -> str:
+    return f"run_{run_number:04d}"
