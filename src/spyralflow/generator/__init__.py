@@ -25,6 +25,7 @@ from spyralflow.framework.config import (
     parse_config,
 )
 from spyralflow.framework.runs import discover_runs, planned_runs, run_label
+from spyralflow.generator.simulation import SimulationPlan, plan_simulation
 
 CACHE_FOLDER = Path(".spyralflow")
 SCHEMA_FILE = Path("schemas/config.schema.yaml")
@@ -49,6 +50,8 @@ class PreparedWorkflow:
         The first phase's input key to path pattern.
     runs : list[str]
         The ``{run}`` values (zero-padded run numbers) to process.
+    simulation : SimulationPlan or None
+        The simulation rule's plan when the config simulates its input runs.
     """
 
     config: PipelineConfig
@@ -56,6 +59,7 @@ class PreparedWorkflow:
     artifact_patterns: dict[str, dict[str, str]]
     entry_inputs: dict[str, str]
     runs: list[str]
+    simulation: SimulationPlan | None = None
 
     def outputs_of(self, phase_name: str) -> list[str]:
         """Every artifact path of one phase over all runs."""
@@ -154,6 +158,7 @@ def prepare_workflow(
         artifact_patterns=plan["artifacts"],
         entry_inputs=plan["entry"],
         runs=_runs(config, plan["entry"]),
+        simulation=plan_simulation(config),
     )
 
 
