@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +38,31 @@ def _add_phase_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--code-hash", default="", help="content hash of the phase's code")
     parser.add_argument("--workspace", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads the job may use (the rule's threads:)"
+    )
+
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "POLARS_MAX_THREADS",
+    "SPYRALFLOW_THREADS",
+)
+
+
+def limit_threads(threads: int) -> None:
+    """Keep numerical libraries within the job's threads (set before they are imported).
+
+    A job oversubscribing its cores slows every other job on the node; Spyral asks users to set
+    these by hand. ``SPYRALFLOW_THREADS`` tells phases how many workers they may start.
+    """
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
 
 
 def _phase_job(arguments: argparse.Namespace):
@@ -148,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     arguments = build_parser().parse_args(argv)
+    if getattr(arguments, "threads", None):
+        limit_threads(arguments.threads)
     try:
         arguments.handler(arguments)
     except Exception as error:

@@ -54,18 +54,19 @@ class ProgressLog:
         self._done = 0
         self._total = 0
         self._started = 0.0
-        self._last_line = 0.0
+        self._last_line: float | None = None
 
     def put(self, message: Any) -> None:
         """Record one message (any object with phase, increment, total and run)."""
         task = (str(message.phase), int(message.run))
         now = time.monotonic()
         if task != self._task:
-            self._task, self._done, self._started, self._last_line = task, 0, now, 0.0
+            self._task, self._done, self._started, self._last_line = task, 0, now, None
         self._total = int(message.total)
         self._done += int(message.increment)
         finished = self._total > 0 and self._done >= self._total
-        if finished or now - self._last_line >= self.min_interval_s:
+        due = self._last_line is None or now - self._last_line >= self.min_interval_s
+        if finished or due:
             self._last_line = now
             self._write_line(now)
 

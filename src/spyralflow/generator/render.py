@@ -55,6 +55,7 @@ def _phase_arguments(plan: PipelinePlan) -> tuple[str, ...]:
     return (
         "--phase-class {params.phase_class:q} --parameters {params.parameters:q}",
         f"--code-hash {{params.code_hash}} --workspace {workspace} --seed {{params.seed}}",
+        "--threads {threads}",
     )
 
 

@@ -1,0 +1,188 @@
+"""Unit tests of the framework pieces the generated jobs rely on."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spyralflow.framework.atomic import atomic_output
+from spyralflow.framework.codehash import code_hash, import_closure
+from spyralflow.framework.job import PhaseJob, PhaseJobError, run_phase
+from spyralflow.framework.parameters import ParameterError, build_constructor_arguments
+from spyralflow.framework.phase import PhaseLike, PhaseResult
+from spyralflow.framework.runs import discover_runs, form_run_string
+from spyralflow.framework.schema import ResultSchema, same_content
+from spyralflow.framework.seeding import phase_rng
+from spyralflow.framework.status import ProgressLog, StatusMessage
+
+HERE = Path(__file__).parent
+
+
+def test_atomic_output_leaves_nothing_when_the_writer_fails(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "run_0001.h5"
+    with pytest.raises(RuntimeError), atomic_output(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("writer died")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+    with atomic_output(target) as temporary:
+        temporary.write_text("whole")
+    assert target.read_text() == "whole"
+
+
+def test_rng_streams_depend_on_seed_phase_and_run_only() -> None:
+    draw = lambda *key: phase_rng(*key).random(4)  # noqa: E731
+    np.testing.assert_array_equal(draw(3, "Cluster", 7), draw(3, "Cluster", 7))
+    for other in ((4, "Cluster", 7), (3, "Estimation", 7), (3, "Cluster", 8)):
+        assert not np.array_equal(draw(3, "Cluster", 7), draw(*other))
+
+
+def test_progress_log_writes_rate_limited_lines() -> None:
+    stream = io.StringIO()
+    progress = ProgressLog(stream, min_interval_s=3600)
+    for _ in range(100):
+        progress.put(StatusMessage("Cluster", 1, 100, 4))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2  # the first message and completion
+    assert lines[-1].startswith("progress: run 4 | Cluster | 100/100 (100%)")
+
+
+def test_runs_are_found_by_existing_non_empty_files(tmp_path: Path) -> None:
+    for run in (1, 2, 5, 9):
+        (tmp_path / f"{form_run_string(run)}.h5").write_bytes(b"x")
+    (tmp_path / "run_0003.h5").write_bytes(b"")
+    (tmp_path / "run_0004.parquet").write_bytes(b"x")
+    assert discover_runs(tmp_path, ".h5", 0, 5, skip=[2]) == [1, 5]
+
+
+@dataclass
+class Inner:
+    size: int = 3
+    path: Path | None = None
+
+
+class Constructed:
+    def __init__(self, inner: Inner, scale: float = 1.0) -> None:
+        self.inner, self.scale = inner, scale
+
+
+def test_constructor_arguments_build_dataclasses_and_paths() -> None:
+    arguments = build_constructor_arguments(Constructed, {"inner": {"path": "a/b.json"}})
+    assert arguments == {"inner": Inner(size=3, path=Path("a/b.json"))}
+    with pytest.raises(ParameterError, match=r"unknown field.*sise of Inner"):
+        build_constructor_arguments(Constructed, {"inner": {"sise": 2}})
+    with pytest.raises(ParameterError, match="missing parameter 'inner'"):
+        build_constructor_arguments(Constructed, {"scale": 2.0})
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        build_constructor_arguments(Constructed, {"inner": {}, "colour": "red"})
+
+
+def test_code_hash_covers_the_package_modules_a_phase_imports(tmp_path: Path) -> None:
+    package = tmp_path / "hashpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kernel.py").write_text("def f():\n    return 1\n")
+    (package / "unrelated.py").write_text("X = 1\n")
+    (package / "phase.py").write_text("from hashpkg.kernel import f\nimport numpy\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        closure = import_closure("hashpkg.phase")
+        assert set(closure) == {"hashpkg", "hashpkg.phase", "hashpkg.kernel"}
+        before = code_hash("hashpkg.phase")
+        (package / "unrelated.py").write_text("X = 2\n")
+        assert code_hash("hashpkg.phase") == before
+        (package / "kernel.py").write_text("def f():\n    return 2\n")
+        assert code_hash("hashpkg.phase") != before
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_schemas_of_different_classes_compare_by_content() -> None:
+    text = json.dumps({"a": {"extension": ".h5", "data": "array"}})
+    sys.path.insert(0, str(HERE.parent / "workflow" / "spyral_api"))
+    try:
+        from spyral import ResultSchema as SpyralSchema
+    finally:
+        sys.path.pop(0)
+    assert ResultSchema(text) == ResultSchema(text)
+    assert same_content(SpyralSchema(text), ResultSchema(text))
+    other = json.dumps({"a": {"extension": ".parquet", "data": "array"}})
+    assert not same_content(SpyralSchema(other), ResultSchema(text))
+
+
+class _Quiet(PhaseLike):
+    """A phase whose behaviour the tests choose."""
+
+    def __init__(self, behaviour: str = "ok") -> None:
+        super().__init__("Quiet")
+        self.behaviour = behaviour
+
+    def create_assets(self, workspace_path: Path) -> bool:
+        return True
+
+    def construct_artifact(self, payload: PhaseResult, workspace_path: Path) -> PhaseResult:
+        path = self.get_artifact_path(workspace_path) / f"{form_run_string(payload.run_number)}.txt"
+        return PhaseResult({"text": path}, True, payload.run_number)
+
+    def run(self, payload, workspace_path, msg_queue, rng) -> PhaseResult:
+        result = self.construct_artifact(payload, workspace_path)
+        if self.behaviour == "unsuccessful":
+            return PhaseResult.invalid_result(payload.run_number)
+        if self.behaviour == "ok":
+            result.artifacts["text"].write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
+        return result
+
+
+def _job(tmp_path: Path, behaviour: str) -> PhaseJob:
+    return PhaseJob(f"{__name__}._Quiet", {"behaviour": behaviour}, "abc", tmp_path, 1)
+
+
+def test_job_errors_name_the_run_phase_and_files(tmp_path: Path) -> None:
+    source = tmp_path / "run_0002.h5"
+    with pytest.raises(PhaseJobError, match=r"run 2 \(run_0002\), phase Quiet: input artifact"):
+        run_phase(_job(tmp_path, "ok"), 2, {"trace": source}, {})
+    source.write_text("x")
+    with pytest.raises(PhaseJobError, match="reported an unsuccessful result"):
+        run_phase(_job(tmp_path, "unsuccessful"), 2, {"trace": source}, {})
+    expected = {"text": tmp_path / "Quiet" / "run_0002.txt"}
+    with pytest.raises(PhaseJobError, match=r"did not write text=.*run_0002\.txt"):
+        run_phase(_job(tmp_path, "forgets"), 2, {"trace": source}, expected)
+    run_phase(_job(tmp_path, "ok"), 2, {"trace": source}, expected)
+    assert expected["text"].exists()
+    assert (tmp_path / "Quiet" / "run_0002.txt.provenance.json").exists()
+
+
+def test_cli_job_limits_numerical_threads_to_the_rule_threads(tmp_path: Path) -> None:
+    (tmp_path / "run_0001.h5").write_text("x")
+    command = [
+        sys.executable,
+        "-m",
+        "spyralflow.cli",
+        "run-phase",
+        "--phase-class",
+        "test_framework._Quiet",
+        "--parameters",
+        '{"behaviour": "ok"}',
+        "--workspace",
+        str(tmp_path),
+        "--threads",
+        "3",
+        "--run",
+        "0001",
+        "--incoming",
+        f"trace={tmp_path / 'run_0001.h5'}",
+        "--output",
+        f"text={tmp_path / 'Quiet' / 'run_0001.txt'}",
+    ]
+    environment = dict(os.environ, PYTHONPATH=str(HERE))
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "Quiet" / "run_0001.txt").read_text() == "3"
