@@ -1,1 +1,54 @@
+# Reconstruction against simulation truth: one table and plots over all runs, shown by
+# `snakemake --report report.html`. Only present when the config's `summary.enabled` is true.
 SUMMARY_TARGETS = []
+
+if PIPELINE.summary is not None:
+    SUMMARY = PIPELINE.summary
+    SUMMARY_TARGETS = [SUMMARY.output("summary.parquet")]
+
+    rule summary:
+        input:
+            truth=PIPELINE.per_run(SUMMARY.truth),
+            estimation=PIPELINE.per_run(SUMMARY.estimation),
+            solver=PIPELINE.per_run(SUMMARY.solver) if SUMMARY.solver else [],
+            cluster=PIPELINE.per_run(SUMMARY.cluster) if SUMMARY.cluster else [],
+        output:
+            table=SUMMARY.output("summary.parquet"),
+            purity=SUMMARY.output("purity.parquet"),
+            pid=report(
+                SUMMARY.output("pid.png"),
+                caption="../report/pid.rst",
+                category="Summary",
+            ),
+            kinematics=report(
+                SUMMARY.output("kinematics.png"),
+                caption="../report/kinematics.rst",
+                category="Summary",
+            ),
+            residuals=report(
+                SUMMARY.output("residuals.png"),
+                caption="../report/residuals.rst",
+                category="Summary",
+            ),
+        params:
+            settings=SUMMARY.settings_json,
+            simulation=SUMMARY.simulation_json,
+            code_hash=SUMMARY.code_hash,
+        log:
+            SUMMARY.output("summary.log"),
+        benchmark:
+            SUMMARY.output("summary-benchmark.tsv"),
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        conda:
+            "../envs/spyralflow.yaml"
+        shell:
+            "spyralflow summary --settings {params.settings:q} "
+            "--simulation-settings {params.simulation:q} --truth {input.truth:q} "
+            "--estimation {input.estimation:q} --solver {input.solver:q} "
+            "--cluster {input.cluster:q} --purity-table {output.purity:q} "
+            "--table {output.table:q} --pid-plot {output.pid:q} "
+            "--kinematics-plot {output.kinematics:q} "
+            "--residuals-plot {output.residuals:q} > {log:q} 2>&1"

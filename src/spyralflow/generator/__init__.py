@@ -26,6 +26,7 @@ from spyralflow.framework.config import (
 )
 from spyralflow.framework.runs import discover_runs, planned_runs, run_label
 from spyralflow.generator.simulation import SimulationPlan, plan_simulation
+from spyralflow.generator.summary import SummaryPlan, plan_summary
 
 CACHE_FOLDER = Path(".spyralflow")
 SCHEMA_FILE = Path("schemas/config.schema.yaml")
@@ -52,6 +53,8 @@ class PreparedWorkflow:
         The ``{run}`` values (zero-padded run numbers) to process.
     simulation : SimulationPlan or None
         The simulation rule's plan when the config simulates its input runs.
+    summary : SummaryPlan or None
+        The summary rule's plan when the config asks for it.
     """
 
     config: PipelineConfig
@@ -60,6 +63,11 @@ class PreparedWorkflow:
     entry_inputs: dict[str, str]
     runs: list[str]
     simulation: SimulationPlan | None = None
+    summary: SummaryPlan | None = None
+
+    def per_run(self, pattern: str) -> list[str]:
+        """A ``{run}`` pattern expanded over the runs."""
+        return [pattern.format(run=run) for run in self.runs]
 
     def outputs_of(self, phase_name: str) -> list[str]:
         """Every artifact path of one phase over all runs."""
@@ -152,13 +160,15 @@ def prepare_workflow(
     if not (rules_path.exists() and plan_path.exists()):
         _generate(config, conda_env, rules_path, plan_path)
     plan = json.loads(plan_path.read_text())
+    simulation = plan_simulation(config)
     return PreparedWorkflow(
         config=config,
         rules_path=rules_path,
         artifact_patterns=plan["artifacts"],
         entry_inputs=plan["entry"],
         runs=_runs(config, plan["entry"]),
-        simulation=plan_simulation(config),
+        simulation=simulation,
+        summary=plan_summary(config, plan["artifacts"], simulation),
     )
 
 

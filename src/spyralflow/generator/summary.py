@@ -1,0 +1,94 @@
+"""Inputs, outputs and parameters of the summary rule (reconstruction against truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from spyralflow.framework.codehash import code_hash
+from spyralflow.framework.config import ConfigError, PipelineConfig, canonical_json
+from spyralflow.generator.simulation import SimulationPlan
+
+SUMMARY_FOLDER = "summary"
+SUMMARY_MODULE = "spyralflow.summary.cli"
+ESTIMATION_KEY = "estimation"
+SOLVER_KEY = "interp_solver"
+CLUSTER_KEY = "cluster"
+
+
+@dataclass(frozen=True)
+class SummaryPlan:
+    """The summary rule: per-run input patterns (with ``{run}``) and its outputs.
+
+    Parameters
+    ----------
+    truth, estimation, solver, cluster : str
+        Path patterns of the truth tables and of the phases' artifacts; solver and cluster may
+        be empty when the pipeline has no such phase.
+    folder : Path
+        Output folder (``<workspace>/summary``).
+    settings_json, simulation_json : str
+        The config's ``summary`` and ``simulation`` blocks as canonical JSON.
+    code_hash : str
+        Content hash of the summary code.
+    """
+
+    truth: str
+    estimation: str
+    solver: str
+    cluster: str
+    folder: Path
+    settings_json: str
+    simulation_json: str
+    code_hash: str
+
+    def output(self, name: str) -> str:
+        return str(self.folder / name)
+
+
+def _pattern(artifacts: dict[str, dict[str, str]], key: str) -> str:
+    for patterns in artifacts.values():
+        if key in patterns:
+            return patterns[key]
+    return ""
+
+
+def plan_summary(
+    config: PipelineConfig,
+    artifacts: dict[str, dict[str, str]],
+    simulation: SimulationPlan | None,
+) -> SummaryPlan | None:
+    """The summary rule's plan, or None when the config does not ask for it.
+
+    Raises
+    ------
+    ConfigError
+        If there is no truth to compare with, or no phase writes estimation output.
+    """
+    if not config.summary_enabled:
+        return None
+    if simulation is not None:
+        truth = simulation.truth
+    elif config.summary.get("truth_folder"):
+        truth = str(Path(config.summary["truth_folder"]) / "run_{run}.parquet")
+    else:
+        raise ConfigError(
+            "config key 'summary': the summary needs truth: enable 'simulation' or give "
+            "'summary.truth_folder'"
+        )
+    estimation = _pattern(artifacts, ESTIMATION_KEY)
+    if not estimation:
+        raise ConfigError(
+            f"config key 'summary': no phase writes the '{ESTIMATION_KEY}' artifact to compare "
+            "with truth"
+        )
+    return SummaryPlan(
+        truth=truth,
+        estimation=estimation,
+        solver=_pattern(artifacts, SOLVER_KEY),
+        cluster=_pattern(artifacts, CLUSTER_KEY),
+        folder=config.workspace / SUMMARY_FOLDER,
+        settings_json=canonical_json(config.summary),
+        simulation_json=canonical_json(config.simulation),
+        code_hash=code_hash(SUMMARY_MODULE),
+    )
