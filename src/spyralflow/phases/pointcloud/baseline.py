@@ -1,0 +1,97 @@
+"""Baseline removal of GET and FRIB traces (Spyral's ``preprocess_traces``, spyral.md 3.1).
+
+Steps, per trace: copy the second sample onto the first and the second-to-last onto the last;
+in a copy, replace every sample more than 1.5 standard deviations *above* the mean by the mean of
+the other samples (truncated to an integer, as Spyral's int16 copy does); low-pass that copy with
+the filter w(k) = sinc(k / a) in Fourier space; subtract it; truncate the result towards zero
+(Spyral's int32 cast). The filter is real and even, so a real FFT gives the same baseline as
+Spyral's complex one, at a quarter of the cost.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def fix_edges_and_mask_excursions(
+    samples: np.ndarray, truncate_replacement: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edge-fixed traces and their excursion-free copies, both float64 (n_traces, n_samples).
+
+    The sums run in sample order, as Spyral's numba kernel does, so the 1.5-sigma mask agrees
+    with Spyral's bit for bit.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Raw integer samples, shape (n_traces, n_samples); not modified.
+    truncate_replacement : bool
+        Truncate the replacement mean towards zero (true for integer raw data).
+    """
+    n_traces, n_samples = samples.shape
+    traces = np.empty((n_traces, n_samples), dtype=np.float64)
+    bases = np.empty((n_traces, n_samples), dtype=np.float64)
+    for row in range(n_traces):
+        trace = traces[row]
+        for i in range(n_samples):
+            trace[i] = samples[row, i]
+        trace[0] = trace[1]
+        trace[n_samples - 1] = trace[n_samples - 2]
+        total = 0.0
+        for i in range(n_samples):
+            total += trace[i]
+        mean = total / n_samples
+        squares = 0.0
+        for i in range(n_samples):
+            deviation = trace[i] - mean
+            squares += deviation * deviation
+        limit = (squares / n_samples) ** 0.5 * 1.5
+        kept_total = 0.0
+        kept = 0
+        for i in range(n_samples):
+            if not trace[i] - mean > limit:
+                kept_total += trace[i]
+                kept += 1
+        replacement = kept_total / kept
+        if truncate_replacement:
+            replacement = np.trunc(replacement)
+        for i in range(n_samples):
+            bases[row, i] = replacement if trace[i] - mean > limit else trace[i]
+    return traces, bases
+
+
+@lru_cache(maxsize=8)
+def baseline_filter(n_samples: int, window_scale: float) -> np.ndarray:
+    """The half-spectrum of Spyral's filter: ``ifftshift(sinc(k / a))[: n/2 + 1]``."""
+    k = np.arange(-n_samples // 2, n_samples // 2, 1.0)
+    full = np.fft.ifftshift(np.sinc(k / window_scale))
+    return full[: n_samples // 2 + 1].copy()
+
+
+def remove_baseline(samples: np.ndarray, window_scale: float) -> np.ndarray:
+    """Baseline-subtracted traces, truncated towards zero, as float64.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Raw samples, shape (n_traces, n_samples), integer (GET int16, SIS3300 uint16).
+    window_scale : float
+        The filter scale a (``baseline_window_scale``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_traces, n_samples) float64 holding integers (ADC units).
+    """
+    n_traces, n_samples = samples.shape
+    if n_traces == 0:
+        return np.zeros((0, n_samples))
+    traces, bases = fix_edges_and_mask_excursions(samples, samples.dtype.kind in "iu")
+    spectrum = np.fft.rfft(bases, axis=1)
+    spectrum *= baseline_filter(n_samples, float(window_scale))
+    traces -= np.fft.irfft(spectrum, n=n_samples, axis=1)
+    return np.trunc(traces, out=traces)
