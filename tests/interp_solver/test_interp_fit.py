@@ -1,0 +1,219 @@
+"""The fit kernels and the fit: distances, derivatives, and recovery of mesh trajectories."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pytest
+from interp_helpers import TrueTrack, brho_of, mesh_track_points
+
+from spyralflow.phases.detector import DetectorParameters
+from spyralflow.phases.interp_solver.fit import FitSkipped, TrackEstimate, TrackFitter
+from spyralflow.phases.interp_solver.targets import nucleus
+from spyralflow.phases.interp_solver.trajectory import nearest_on_polyline, track_distances
+
+DEUTERON_MASS = nucleus(1, 2).mass
+
+
+def brute_force_distances(points, polyline):
+    best = np.full(len(points), np.inf)
+    for start, end in itertools.pairwise(polyline):
+        direction = end - start
+        squared = direction @ direction
+        fraction = np.zeros(len(points))
+        if squared > 0:
+            fraction = np.clip((points - start) @ direction / squared, 0.0, 1.0)
+        nearest = start + fraction[:, None] * direction
+        best = np.minimum(best, np.linalg.norm(points - nearest, axis=1))
+    return best
+
+
+@pytest.mark.parametrize("n_vertices", [2, 3, 9, 40, 203])
+def test_polyline_distances_match_brute_force(n_vertices):
+    rng = np.random.default_rng(n_vertices)
+    polyline = np.cumsum(rng.normal(0.0, 1.0, (n_vertices, 3)), axis=0)
+    polyline[n_vertices // 2] = polyline[n_vertices // 2 - 1]  # a zero-length segment
+    points = rng.normal(0.0, 4.0, (300, 3)) + polyline.mean(axis=0)
+    distances, segments, fractions = nearest_on_polyline(points, polyline, n_vertices - 1)
+    np.testing.assert_allclose(distances, brute_force_distances(points, polyline), atol=1e-12)
+    nearest = polyline[segments] + fractions[:, None] * (
+        polyline[segments + 1] - polyline[segments]
+    )
+    np.testing.assert_allclose(np.linalg.norm(points - nearest, axis=1), distances, atol=1e-12)
+
+
+def distances_of(mesh, parameters, points, with_jacobian=True):
+    return track_distances(
+        parameters,
+        points,
+        mesh.positions,
+        mesh.lengths,
+        mesh.ke_min,
+        mesh.ke_max,
+        mesh.polar_min,
+        mesh.polar_max,
+        DEUTERON_MASS,
+        299.792458,
+        with_jacobian,
+    )
+
+
+def test_jacobian_matches_finite_differences(mesh_workspace):
+    mesh = mesh_workspace.mesh
+    rng = np.random.default_rng(2)
+    track = TrueTrack(7.3, math.radians(47.0), 1.1, 0.003, -0.002, 0.4)
+    points = mesh_track_points(mesh, track, rng, noise_mm=2.0)[:, :3] * 0.001
+    parameters = np.array(
+        [brho_of(7.0, DEUTERON_MASS), math.radians(48.0), 0.004, 0.7, 1.12, 0.401]
+    )
+    inside, _, jacobian = distances_of(mesh, parameters, points)
+    assert inside
+    step = 1e-7
+    for column in range(6):
+        up, down = parameters.copy(), parameters.copy()
+        up[column] += step
+        down[column] -= step
+        numeric = (distances_of(mesh, up, points)[1] - distances_of(mesh, down, points)[1]) / (
+            2 * step
+        )
+        # A few points may switch nearest segment between the two evaluations.
+        close = np.abs(jacobian[:, column] - numeric) < 1e-5 + 1e-4 * np.abs(numeric)
+        assert close.mean() > 0.97, column
+    # The vertex x/y columns are the rho/phi columns turned back to Cartesian.
+    rho, phi = parameters[2], parameters[3]
+    np.testing.assert_allclose(
+        jacobian[:, 2], math.cos(phi) * jacobian[:, 6] + math.sin(phi) * jacobian[:, 7], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        jacobian[:, 3],
+        rho * (-math.sin(phi) * jacobian[:, 6] + math.cos(phi) * jacobian[:, 7]),
+        atol=1e-12,
+    )
+
+
+def test_outside_the_mesh_is_reported(mesh_workspace):
+    points = np.zeros((4, 3))
+    too_fast = np.array([brho_of(31.0, DEUTERON_MASS), 0.5, 0.0, 0.0, 0.0, 0.1])
+    inside, distances, _ = distances_of(mesh_workspace.mesh, too_fast, points)
+    assert not inside and np.all(np.isnan(distances))
+
+
+TRACKS = [
+    TrueTrack(3.3, math.radians(63.0), 0.4, 0.002, 0.001, 0.35),
+    TrueTrack(11.7, math.radians(34.0), 4.0, -0.004, 0.002, 0.2),
+    TrueTrack(21.2, math.radians(52.5), 2.5, 0.0, -0.003, 0.6),
+    TrueTrack(6.6, math.radians(75.0), 5.9, 0.001, 0.004, 0.5),
+]
+
+
+def perturbed_estimate(track: TrueTrack, rng) -> TrackEstimate:
+    return TrackEstimate(
+        polar=track.polar + 0.02,
+        azimuthal=(track.azimuthal - 0.03) % (2 * math.pi),
+        brho=brho_of(track.kinetic_energy, DEUTERON_MASS) * 1.04,
+        vertex_x=track.vertex_x * 1000 + rng.normal(0, 2.0),
+        vertex_y=track.vertex_y * 1000 + rng.normal(0, 2.0),
+        vertex_z=track.vertex_z * 1000 - 8.0,
+    )
+
+
+@pytest.mark.parametrize("method", ["lbfgsb", "leastsq"])
+@pytest.mark.parametrize("track", TRACKS, ids=lambda t: f"{t.kinetic_energy}MeV")
+def test_fit_recovers_mesh_trajectories(mesh_workspace, method, track):
+    rng = np.random.default_rng(11)
+    mesh = mesh_workspace.mesh
+    parameters = dataclasses.replace(mesh_workspace.phase.solver_params, fit_method=method)
+    fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
+    cloud = mesh_track_points(mesh, track, rng)
+    estimate = perturbed_estimate(track, rng)
+    result = fitter.fit(cloud, estimate)
+    # The distances run from the points to the trajectory, so the vertex can slide back along the
+    # track by about a point spacing (4 mm here) at almost no cost: vertex tolerances are wider.
+    assert abs(result.ke - track.kinetic_energy) / track.kinetic_energy < 0.01
+    assert abs(result.polar - track.polar) < math.radians(0.1)
+    assert abs(result.vertex_z - track.vertex_z) < 0.003
+    assert abs((result.azimuthal - track.azimuthal + math.pi) % (2 * math.pi) - math.pi) < 0.01
+    assert math.hypot(result.vertex_x - track.vertex_x, result.vertex_y - track.vertex_y) < 0.004
+    # The fit improves on the estimate it starts from.
+    estimate_energy = fitter.kinetic_energy(estimate.brho)
+    assert abs(result.ke - track.kinetic_energy) < abs(estimate_energy - track.kinetic_energy)
+    assert abs(result.polar - track.polar) < abs(estimate.polar - track.polar)
+    assert abs(result.vertex_z - track.vertex_z) < abs(estimate.vertex_z / 1000 - track.vertex_z)
+    sigmas = [
+        result.sigma_vx,
+        result.sigma_vy,
+        result.sigma_vz,
+        result.sigma_brho,
+        result.sigma_ke,
+        result.sigma_polar,
+        result.sigma_azimuthal,
+    ]
+    assert all(math.isfinite(value) and value > 0.0 for value in sigmas)
+    assert result.converged
+
+
+def test_fixed_parameters_stay_at_the_estimate(mesh_workspace):
+    rng = np.random.default_rng(5)
+    mesh = mesh_workspace.mesh
+    parameters = dataclasses.replace(
+        mesh_workspace.phase.solver_params,
+        fit_azimuthal=False,
+        fit_vertex_rho=False,
+        fit_vertex_phi=False,
+        fit_method="leastsq",
+    )
+    fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
+    track = TRACKS[1]
+    estimate = dataclasses.replace(
+        perturbed_estimate(track, rng),
+        azimuthal=track.azimuthal,
+        vertex_x=track.vertex_x * 1000,
+        vertex_y=track.vertex_y * 1000,
+    )
+    result = fitter.fit(mesh_track_points(mesh, track, rng), estimate)
+    assert result.azimuthal == pytest.approx(track.azimuthal, abs=1e-12)
+    assert result.vertex_x == pytest.approx(track.vertex_x, abs=1e-12)
+    assert result.sigma_azimuthal == 0.0 and result.sigma_vx == 0.0
+    assert abs(result.ke - track.kinetic_energy) / track.kinetic_energy < 0.005
+
+
+def test_unfittable_clusters_are_skipped_with_a_reason(mesh_workspace):
+    mesh = mesh_workspace.mesh
+    fitter = TrackFitter(
+        mesh, DEUTERON_MASS, 1, mesh_workspace.phase.solver_params, DetectorParameters()
+    )
+    cloud = mesh_track_points(mesh, TRACKS[0], np.random.default_rng(1))
+    estimate = perturbed_estimate(TRACKS[0], np.random.default_rng(1))
+    with pytest.raises(FitSkipped) as outside:
+        fitter.fit(cloud, dataclasses.replace(estimate, polar=math.radians(85.0)))
+    assert outside.value.reason == "outside_mesh"
+    with pytest.raises(FitSkipped) as few:
+        fitter.fit(cloud[:5], estimate)
+    assert few.value.reason == "too_few_points"
+    with pytest.raises(FitSkipped) as invalid:
+        fitter.fit(cloud, dataclasses.replace(estimate, brho=math.nan))
+    assert invalid.value.reason == "invalid_estimate"
+
+
+@pytest.mark.parametrize("method", ["lbfgsb", "leastsq"])
+def test_beam_prior_pulls_the_vertex_to_the_axis(mesh_workspace, method):
+    mesh = mesh_workspace.mesh
+    track = TRACKS[1]
+    rng = np.random.default_rng(8)
+    cloud = mesh_track_points(mesh, track, rng)
+    estimate = perturbed_estimate(track, rng)
+    results = {}
+    for beam_sigma in (None, 0.05):
+        parameters = dataclasses.replace(
+            mesh_workspace.phase.solver_params, fit_method=method, beam_sigma=beam_sigma
+        )
+        fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
+        results[beam_sigma] = fitter.fit(cloud, estimate)
+    free, pulled = results[None], results[0.05]
+    true_rho = math.hypot(track.vertex_x, track.vertex_y)
+    assert math.hypot(free.vertex_x, free.vertex_y) == pytest.approx(true_rho, abs=0.0015)
+    assert math.hypot(pulled.vertex_x, pulled.vertex_y) < 0.3 * true_rho
+    assert math.isfinite(pulled.sigma_vx) and pulled.sigma_vx > 0.0
