@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,77 +10,22 @@ import h5py
 import numpy as np
 import polars as pl
 import pytest
-import yaml
-from conftest import REPOSITORY, run_snakemake
+from workflow_runner import (
+    HERE,
+    REPOSITORY,
+    RUNS,
+)
+from workflow_runner import (
+    ToyWorkflow as Workflow,
+)
+from workflow_runner import (
+    toy_config as _config,
+)
+from workflow_runner import (
+    write_toy_inputs as _write_inputs,
+)
 
 from spyralflow.framework.provenance import read_provenance
-
-HERE = Path(__file__).parent
-RUNS = (1, 2, 3)
-
-
-def _write_inputs(folder: Path, runs=RUNS) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for run in runs:
-        with h5py.File(folder / f"run_{run:04d}.h5", "w") as handle:
-            handle.create_dataset("data", data=np.arange(6.0) * run)
-
-
-def _config(**changes) -> dict:
-    config = {
-        "workspace": "ws",
-        "input_folder": "inputs",
-        "runs": {"first": 0, "last": 20},
-        "seed": 11,
-        "phases": [
-            {"class": "toyphases.load.LoadPhase", "parameters": {"load_params": {"offset": 1.0}}},
-            {
-                "class": "toyphases.scale.ScalePhase",
-                "parameters": {"scale_params": {"factor": 3.0, "table_size": 4}},
-            },
-            {"class": "toyphases.total.TotalPhase", "parameters": {"total_params": {}}},
-        ],
-    }
-    config.update(changes)
-    return config
-
-
-class Workflow:
-    """A temporary analysis folder with its own copy of the toy phases (to edit their code)."""
-
-    def __init__(self, root: Path, config: dict | None = None) -> None:
-        self.root = root
-        self.code = root / "code"
-        shutil.copytree(HERE / "toyphases", self.code / "toyphases")
-        _write_inputs(root / "inputs")
-        self.write_config(config or _config())
-
-    def write_config(self, config: dict) -> None:
-        (self.root / "config.yaml").write_text(yaml.safe_dump(config))
-
-    @property
-    def config(self) -> dict:
-        return yaml.safe_load((self.root / "config.yaml").read_text())
-
-    def snakemake(self, *arguments: str, **options):
-        return run_snakemake(
-            self.root,
-            "--cores",
-            "2",
-            *arguments,
-            python_path=[self.code, HERE / "spyral_api"],
-            **options,
-        )
-
-    def outputs(self, phase: str) -> list[Path]:
-        return sorted((self.root / "ws" / phase).glob("run_*"))
-
-    def mtimes(self) -> dict[str, float]:
-        return {
-            str(path.relative_to(self.root)): path.stat().st_mtime_ns
-            for phase in ("Load", "Scale", "Total")
-            for path in self.outputs(phase)
-        }
 
 
 @pytest.fixture

@@ -1,0 +1,92 @@
+"""The shipped pipeline end to end: simulate, Pointcloud, Cluster, Estimation, InterpSolver and
+the summary through real snakemake runs, on a small version of config/config.yaml."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from workflow_runner import REPOSITORY, run_snakemake
+
+from spyralflow.framework.provenance import read_provenance
+from spyralflow.phases.schemas import ESTIMATION_COLUMNS, INTERP_SOLVER_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+EVENTS_PER_RUN = 40
+RUNS = (1, 2)
+
+
+def _small_default_config() -> dict:
+    """The shipped config with fewer events and runs, and repository-absolute file paths."""
+    config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+    config["runs"] = {"first": RUNS[0], "last": RUNS[-1]}
+    config["simulation"]["events_per_run"] = EVENTS_PER_RUN
+    for phase in config["phases"]:
+        for block in phase["parameters"].values():
+            for key, value in list(block.items()):
+                if isinstance(value, str) and (REPOSITORY / value).is_file():
+                    block[key] = str(REPOSITORY / value)
+    return config
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("default")
+    (root / "config.yaml").write_text(yaml.safe_dump(_small_default_config()))
+    result = run_snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.output[-5000:]
+    return root
+
+
+def test_every_artifact_is_written_in_spyral_layouts(analysed: Path) -> None:
+    workspace = analysed / "workspace"
+    for run in RUNS:
+        name = f"run_{run:04d}"
+        estimation = pl.read_parquet(workspace / "Estimation" / f"{name}.parquet")
+        assert estimation.columns == list(ESTIMATION_COLUMNS)
+        assert estimation["direction"].dtype == pl.Int64
+        solver = pl.read_parquet(workspace / "InterpSolver" / f"{name}_2H.parquet")
+        assert solver.columns == list(INTERP_SOLVER_COLUMNS)
+        assert len(solver) > 0 and len(estimation) >= len(solver)
+        provenance = read_provenance(workspace / "Cluster" / f"{name}.h5")
+        assert provenance["phase"] == "Cluster" and provenance["run"] == run
+    for plot in ("pid.png", "kinematics.png", "residuals.png"):
+        assert (workspace / "summary" / plot).stat().st_size > 10_000
+
+
+def test_summary_shows_the_fit_works(analysed: Path) -> None:
+    summary = pl.read_parquet(analysed / "workspace" / "summary" / "summary.parquet")
+    overall = summary.filter(pl.col("scope") == "all")
+    solver_polar = overall.filter((pl.col("stage") == "solver") & (pl.col("quantity") == "polar"))
+    assert solver_polar["efficiency"][0] > 0.3
+    assert solver_polar["resolution_robust"][0] < 1.0  # degrees
+    assert abs(solver_polar["bias_median"][0]) < 0.5
+
+
+def test_second_run_does_nothing(analysed: Path) -> None:
+    result = run_snakemake(analysed, "--cores", "2")
+    assert result.returncode == 0 and result.nothing_to_do, result.output[-3000:]
+
+
+def test_corrupt_run_fails_alone_with_a_clear_message(analysed: Path, tmp_path: Path) -> None:
+    traces = tmp_path / "traces"
+    shutil.copytree(analysed / "workspace" / "simulation" / "traces", traces)
+    corrupt = traces / "run_0002.h5"
+    corrupt.write_bytes(corrupt.read_bytes()[:4096])
+    config = _small_default_config()
+    config.update(
+        input_folder=str(traces), simulation={"enabled": False}, summary={"enabled": False}
+    )
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path, "--cores", "2", "--keep-going")
+    assert result.returncode != 0
+    workspace = tmp_path / "workspace"
+    assert (workspace / "InterpSolver" / "run_0001_2H.parquet").exists()
+    assert not (workspace / "Pointcloud" / "run_0002.h5").exists()
+    log = (workspace / "logs" / "Pointcloud" / "run_0002.log").read_text()
+    assert "run 2 (run_0002), phase Pointcloud failed" in log
+    assert str(corrupt) in log
