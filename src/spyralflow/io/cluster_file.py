@@ -1,0 +1,225 @@
+"""Cluster files in Spyral's Cluster layout, so they move both ways with Spyral.
+
+Layout: group ``cluster`` with attributes ``min_event`` and ``max_event`` (copied from the
+point-cloud file); one group ``cluster/event_<N>`` per clustered cloud, even with no clusters,
+with attributes ``nclusters``, ``orig_run``, ``orig_event``, ``ic_amplitude``, ``ic_centroid``,
+``ic_integral``, ``ic_multiplicity``; inside it one group ``cluster_<K>`` per cluster
+(K = 0 .. nclusters - 1) with attributes ``label`` (int64) and ``direction`` (int64: -1 none,
+0 forward, 1 backward) and the dataset ``cloud``: an (n, 5) float64 array with columns
+[x (mm), y (mm), z (mm), integral, pad scale], sorted by z.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from spyralflow.framework.atomic import atomic_output
+from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance
+from spyralflow.io.pointcloud_file import ArtifactFormatError
+
+CLUSTER_GROUP = "cluster"
+CLUSTER_COLUMNS = ("x", "y", "z", "integral", "scale")
+EVENT_ATTRIBUTES = (
+    "orig_run",
+    "orig_event",
+    "ic_amplitude",
+    "ic_centroid",
+    "ic_integral",
+    "ic_multiplicity",
+)
+# Written when a source cloud lacks an attribute: Spyral's invalid value.
+_MISSING_ATTRIBUTE = {
+    "orig_run": np.int64(-1),
+    "orig_event": np.int64(-1),
+    "ic_amplitude": -1.0,
+    "ic_centroid": -1.0,
+    "ic_integral": -1.0,
+    "ic_multiplicity": -1.0,
+}
+
+
+class Direction(IntEnum):
+    """Direction of a track along z (Spyral's enum and values)."""
+
+    NONE = -1
+    FORWARD = 0  # towards +z, the micromegas
+    BACKWARD = 1  # towards the window
+
+
+@dataclass
+class ClusterRecord:
+    """One cluster of an event.
+
+    Parameters
+    ----------
+    index : int
+        K in ``cluster_<K>``.
+    label : int
+        Clustering label after the joins.
+    direction : Direction
+        Direction along z.
+    data : numpy.ndarray
+        (n, 5) float64 [x, y, z, integral, scale], sorted by z.
+    """
+
+    index: int
+    label: int
+    direction: Direction
+    data: np.ndarray
+
+
+@dataclass
+class ClusterEvent:
+    """One event of a cluster file: its attributes and its clusters in file order."""
+
+    event: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+    clusters: list[ClusterRecord] = field(default_factory=list)
+
+
+class ClusterWriter:
+    """Write a cluster file atomically: it appears at ``path`` only when closed cleanly.
+
+    Use as a context manager.
+
+    Parameters
+    ----------
+    path : Path
+        The artifact path.
+    provenance : Provenance
+        Stored as a root attribute.
+    min_event, max_event : int
+        The event range of the source point-cloud file.
+    """
+
+    def __init__(self, path: Path, provenance: Provenance, min_event: int, max_event: int) -> None:
+        self.path = Path(path)
+        self.provenance = provenance
+        self.min_event = min_event
+        self.max_event = max_event
+        self._atomic = atomic_output(self.path)
+        self._file: h5py.File | None = None
+        self._group: h5py.Group | None = None
+
+    def __enter__(self) -> ClusterWriter:
+        temporary = self._atomic.__enter__()
+        self._file = h5py.File(temporary, "w")
+        self._file.attrs[PROVENANCE_KEY] = self.provenance.to_json()
+        self._group = self._file.create_group(CLUSTER_GROUP)
+        self._group.attrs["min_event"] = np.int64(self.min_event)
+        self._group.attrs["max_event"] = np.int64(self.max_event)
+        return self
+
+    def write(
+        self,
+        event: int,
+        attributes: dict[str, Any],
+        clusters: Sequence[tuple[int, int, np.ndarray]],
+    ) -> None:
+        """Write one event.
+
+        Parameters
+        ----------
+        event : int
+            Event number.
+        attributes : dict
+            The source cloud's attributes; orig_run, orig_event and ic_* are copied with their
+            dtypes (-1 when absent).
+        clusters : sequence of (label, direction, data)
+            The clusters in file order; data is (n, 5).
+        """
+        assert self._group is not None, "use ClusterWriter as a context manager"
+        group = self._group.create_group(f"event_{event}")
+        group.attrs["nclusters"] = np.int64(len(clusters))
+        for key in EVENT_ATTRIBUTES:
+            group.attrs[key] = attributes.get(key, _MISSING_ATTRIBUTE[key])
+        for index, (label, direction, data) in enumerate(clusters):
+            cluster_group = group.create_group(f"cluster_{index}")
+            cluster_group.attrs["label"] = np.int64(label)
+            cluster_group.attrs["direction"] = np.int64(int(direction))
+            cluster_group.create_dataset(
+                "cloud", data=np.ascontiguousarray(data, dtype=np.float64).reshape(-1, 5)
+            )
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        assert self._file is not None
+        try:
+            self._file.close()
+        finally:
+            self._atomic.__exit__(exc_type, exc, traceback)
+
+
+def _cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
+    group = handle.get(CLUSTER_GROUP)
+    if not isinstance(group, h5py.Group):
+        raise ArtifactFormatError(f"{path}: no '{CLUSTER_GROUP}' group; not a cluster file")
+    for key in ("min_event", "max_event"):
+        if key not in group.attrs:
+            raise ArtifactFormatError(f"{path}: group '{CLUSTER_GROUP}' lacks attribute '{key}'")
+    return group
+
+
+def read_cluster_range(path: Path) -> tuple[int, int]:
+    """The ``(min_event, max_event)`` attributes of a cluster file."""
+    with h5py.File(path, "r") as handle:
+        group = _cluster_group(handle, Path(path))
+        return int(group.attrs["min_event"]), int(group.attrs["max_event"])
+
+
+def iter_cluster_events(path: Path) -> Iterator[ClusterEvent]:
+    """Yield the events of a cluster file from ``min_event`` to ``max_event`` inclusive.
+
+    Missing events and missing ``cluster_<K>`` groups are skipped, as Spyral does. Memory holds
+    one event at a time.
+
+    Raises
+    ------
+    ArtifactFormatError
+        If the file lacks the ``cluster`` group or its range, an event lacks ``nclusters``, a
+        cluster lacks ``label``/``direction``/``cloud``, a direction is not -1/0/1, or a cloud
+        is not (n, 5).
+    """
+    path = Path(path)
+    with h5py.File(path, "r") as handle:
+        group = _cluster_group(handle, path)
+        first, last = int(group.attrs["min_event"]), int(group.attrs["max_event"])
+        for event in range(first, last + 1):
+            event_group = group.get(f"event_{event}")
+            if event_group is None:
+                continue
+            attributes = dict(event_group.attrs)
+            if "nclusters" not in attributes:
+                raise ArtifactFormatError(f"{path}: event_{event} lacks attribute 'nclusters'")
+            clusters = [
+                _read_cluster(event_group, index, path, event)
+                for index in range(int(attributes.pop("nclusters")))
+                if f"cluster_{index}" in event_group
+            ]
+            yield ClusterEvent(event, attributes, clusters)
+
+
+def _read_cluster(event_group: h5py.Group, index: int, path: Path, event: int) -> ClusterRecord:
+    item = f"event_{event}/cluster_{index}"
+    cluster_group = event_group[f"cluster_{index}"]
+    try:
+        label = int(cluster_group.attrs["label"])
+        direction_value = int(cluster_group.attrs["direction"])
+        data = cluster_group["cloud"][()]
+    except KeyError as error:
+        raise ArtifactFormatError(f"{path}: {item} is incomplete ({error})") from None
+    try:
+        direction = Direction(direction_value)
+    except ValueError:
+        raise ArtifactFormatError(
+            f"{path}: {item} has direction {direction_value}, expected -1, 0 or 1"
+        ) from None
+    if data.ndim != 2 or data.shape[1] != len(CLUSTER_COLUMNS):
+        raise ArtifactFormatError(f"{path}: {item}/cloud has shape {data.shape}, expected (n, 5)")
+    return ClusterRecord(index, label, direction, np.asarray(data, dtype=np.float64))

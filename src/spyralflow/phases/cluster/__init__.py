@@ -1,0 +1,49 @@
+"""The Cluster phase: point clouds to track clusters (Spyral's ClusterPhase, spyral.md 4).
+
+``ClusterPhase(cluster_params: ClusterParameters, det_params: DetectorParameters)``, name
+``"Cluster"``, POINTCLOUD -> CLUSTER schemas; reads the ``pointcloud`` artifact and writes
+``cluster`` = ``workspace/Cluster/run_NNNN.h5`` in Spyral's Cluster layout
+(``spyralflow.io.cluster_file``), so Spyral's Estimation reads it and ours reads Spyral's.
+
+Per event, as Spyral: HDBSCAN on (x, y, 0.584 z) with Spyral's size rule (``hdbscan``), local
+outlier factor cleaning of every cluster (``outliers``), direction along z (``direction``), the
+continuity join, or the overlap join when only that is configured (``joins``), and a second
+LOF cleaning of the final (n, 5) clusters (``clusterize``).
+
+Deliberate differences from Spyral 1.1.2 (each one of its bugs):
+
+- the direction is found whether or not a join is configured (Spyral leaves it NONE without
+  a join, and its Estimation then rejects every cluster);
+- the overlap join works (Spyral raises TypeError on any event with two or more clusters) and
+  tests the compared cluster's radius (Spyral re-tested the outer one);
+- the direction's azimuth steps are unwrapped across 0/2 pi, zero steps are not counted as
+  backwards, a degenerate circle gives NONE, and repeated z values do not raise;
+- a cloud whose z is out of order is sorted and clustered (Spyral drops the event).
+
+Not implemented: tripclust (Spyral's alternative clustering through spyral-utils' C++
+extension). ``TripclustParameters`` are accepted so Spyral configs load, but a phase given
+them raises ``NotImplementedError``; use ``hdbscan_parameters``.
+
+Speed: scikit-learn does HDBSCAN's tree processing and cluster selection; its O(N^2) Prim step,
+the nearest-neighbour searches, the smoothing splines and the circle fits are numba kernels
+that reproduce scikit-learn's and SciPy's results (see ``hdbscan``, ``outliers``,
+``spyralflow.geometry``).
+"""
+
+from spyralflow.phases.cluster.parameters import (
+    ClusterParameters,
+    ContinuityJoinParameters,
+    HdbscanParameters,
+    OverlapJoinParameters,
+    TripclustParameters,
+)
+from spyralflow.phases.cluster.phase import ClusterPhase
+
+__all__ = [
+    "ClusterParameters",
+    "ClusterPhase",
+    "ContinuityJoinParameters",
+    "HdbscanParameters",
+    "OverlapJoinParameters",
+    "TripclustParameters",
+]

@@ -1,0 +1,122 @@
+"""Parameters of the Cluster phase, mirroring Spyral's dataclasses with its README defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HdbscanParameters:
+    """scikit-learn HDBSCAN settings (Spyral's ``HdbscanParameters``).
+
+    Parameters
+    ----------
+    min_points : int
+        HDBSCAN ``min_samples``: neighbours (the point included) that make a core point.
+    min_size_scale_factor : float
+        ``min_cluster_size = int(min_size_scale_factor * N)`` for a cloud of N points.
+    min_size_lower_cutoff : int
+        Lower bound of ``min_cluster_size``.
+    cluster_selection_epsilon : float
+        HDBSCAN ``cluster_selection_epsilon``, in the clustering space (x, y, 0.584 z), mm.
+    """
+
+    min_points: int = 3
+    min_size_scale_factor: float = 0.03
+    min_size_lower_cutoff: int = 10
+    cluster_selection_epsilon: float = 10.0
+
+
+@dataclass(frozen=True)
+class ContinuityJoinParameters:
+    """The continuity join (Spyral's default): join a cluster's end to another's start.
+
+    Parameters
+    ----------
+    join_radius_fraction : float
+        Join if the ends' distances to their circle centres differ by less than this fraction
+        of the mean of the two fitted radii (Spyral's code; its docs say radius range).
+    join_z_fraction : float
+        ... and the ends' z differ by less than this fraction of the pair's total z span.
+    """
+
+    join_radius_fraction: float = 0.4
+    join_z_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class OverlapJoinParameters:
+    """The overlap join: join clusters whose fitted pad-plane circles mostly overlap.
+
+    Parameters
+    ----------
+    circle_overlap_ratio : float
+        Join if the circles' common area exceeds this fraction of the smaller circle's area.
+    min_cluster_size_join : int
+        Clusters with fewer points take no part in the join.
+    """
+
+    circle_overlap_ratio: float = 0.25
+    min_cluster_size_join: int = 15
+
+
+@dataclass(frozen=True)
+class TripclustParameters:
+    """Spyral's tripclust (Dalitz triplet clustering) settings, README values.
+
+    Accepted so Spyral configs load, but tripclust is not implemented in spyralflow: a
+    ``ClusterPhase`` given these raises ``NotImplementedError``. Field meanings are Spyral's
+    (spyral.md section 7).
+    """
+
+    r: float = 6.0
+    rdnn: bool = True
+    k: int = 12
+    n: int = 3
+    a: float = 0.03
+    s: float = 0.3
+    sdnn: bool = True
+    t: float = 0.0
+    tauto: bool = True
+    dmax: float = 0.0
+    dmax_dnn: bool = False
+    ordered: bool = True
+    link: int = 0
+    m: int = 50
+    postprocess: bool = False
+    min_depth: int = 25
+
+
+@dataclass(frozen=True)
+class ClusterParameters:
+    """Settings of the Cluster phase (Spyral's ``ClusterParameters``).
+
+    Parameters
+    ----------
+    min_cloud_size : int
+        Clouds with fewer points are written with no clusters.
+    hdbscan_parameters : HdbscanParameters or None
+        HDBSCAN settings; the only clustering algorithm implemented.
+    tripclust_parameters : TripclustParameters or None
+        Must stay None: tripclust is not implemented (the phase raises otherwise).
+    overlap_join : OverlapJoinParameters or None
+        Circle-overlap join; used when ``continuity_join`` is None.
+    continuity_join : ContinuityJoinParameters or None
+        Continuity join; takes precedence over the overlap join. With neither, clusters are
+        not joined, but their direction is still found.
+    direction_threshold : float
+        A cluster is FORWARD (BACKWARD) when more than this fraction of its successive
+        azimuth steps about its circle centre are positive (negative).
+    outlier_scale_factor : float
+        Local outlier factor neighbours per cluster: ``max(2, int(factor * n))``.
+    """
+
+    min_cloud_size: int = 50
+    hdbscan_parameters: HdbscanParameters | None = field(default_factory=HdbscanParameters)
+    tripclust_parameters: TripclustParameters | None = None
+    overlap_join: OverlapJoinParameters | None = None
+    continuity_join: ContinuityJoinParameters | None = field(
+        default_factory=ContinuityJoinParameters
+    )
+    direction_threshold: float = 0.5
+    outlier_scale_factor: float = 0.1
