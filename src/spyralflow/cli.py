@@ -55,6 +55,20 @@ THREAD_VARIABLES = (
 )
 
 
+def use_numba_cache_of(arguments: argparse.Namespace) -> None:
+    """Keep compiled numba kernels per phase code hash, under the workspace.
+
+    Numba keys its disk cache on each kernel's own file only, so a kernel calling one from
+    another module would keep stale machine code after an edit of the callee. A folder per code
+    hash (which covers every module the phase imports) cannot go stale; jobs of the same code
+    share it, so only the first job of a phase compiles.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR") or not getattr(arguments, "code_hash", ""):
+        return
+    folder = Path(arguments.workspace) / ".numba_cache" / arguments.code_hash
+    os.environ["NUMBA_CACHE_DIR"] = str(folder.resolve())
+
+
 def limit_threads(threads: int) -> None:
     """Keep numerical libraries within the job's threads (set before they are imported).
 
@@ -176,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if getattr(arguments, "threads", None):
         limit_threads(arguments.threads)
+    if hasattr(arguments, "workspace"):
+        use_numba_cache_of(arguments)
     try:
         arguments.handler(arguments)
     except Exception as error:

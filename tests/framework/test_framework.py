@@ -186,3 +186,20 @@ def test_cli_job_limits_numerical_threads_to_the_rule_threads(tmp_path: Path) ->
     completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "Quiet" / "run_0001.txt").read_text() == "3"
+
+
+def test_jobs_keep_numba_caches_per_code_hash(tmp_path: Path) -> None:
+    (tmp_path / "run_0001.h5").write_text("x")
+    command = [
+        sys.executable, "-c",
+        "import os, sys; from spyralflow.cli import main; code = main(sys.argv[1:]); "
+        "print(os.environ['NUMBA_CACHE_DIR']); raise SystemExit(code)",
+        "run-phase", "--phase-class", "test_framework._Quiet", "--parameters", "{}",
+        "--workspace", str(tmp_path), "--code-hash", "0123abcd", "--run", "0001",
+        "--incoming", f"trace={tmp_path / 'run_0001.h5'}",
+    ]  # fmt: skip
+    environment = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    environment["PYTHONPATH"] = str(HERE)
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == str(tmp_path.resolve() / ".numba_cache" / "0123abcd")
