@@ -21,7 +21,7 @@ from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.runs import discover_runs, form_run_string
 from spyralflow.framework.schema import ResultSchema, same_content
 from spyralflow.framework.seeding import phase_rng
-from spyralflow.framework.status import ProgressLog, StatusMessage
+from spyralflow.framework.status import ProgressLog, RunProgress, StatusMessage
 
 HERE = Path(__file__).parent
 
@@ -203,3 +203,25 @@ def test_jobs_keep_numba_caches_per_code_hash(tmp_path: Path) -> None:
     completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == str(tmp_path.resolve() / ".numba_cache" / "0123abcd")
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.messages: list[StatusMessage] = []
+
+    def put(self, message: StatusMessage) -> None:
+        self.messages.append(message)
+
+
+@pytest.mark.parametrize(("items", "expected_messages"), [(0, 0), (7, 7), (100, 100), (2500, 100)])
+def test_run_progress_sends_at_most_a_hundred_messages_summing_to_the_total(
+    items: int, expected_messages: int
+) -> None:
+    queue = _Queue()
+    progress = RunProgress(queue, "Cluster", 3, items)
+    for done in range(1, items + 1, 2):  # some items skipped, as missing events are
+        progress.update(done)
+    progress.finish()
+    assert len(queue.messages) <= max(expected_messages, 0)
+    assert sum(message.increment for message in queue.messages) == min(items, 100)
+    assert all(message.total == min(items, 100) and message.run == 3 for message in queue.messages)

@@ -84,3 +84,40 @@ class ProgressLog:
     def empty(self) -> bool:
         """Spyral's queues are polled with ``empty``; this one never holds messages."""
         return True
+
+
+class RunProgress:
+    """Spyral's progress pattern for one run: about ``steps`` messages spread over the items.
+
+    Parameters
+    ----------
+    msg_queue : queue-like
+        Where ``StatusMessage`` objects go (``put``).
+    task : str
+        The task name shown in progress lines.
+    run : int
+        The run number.
+    items : int
+        How many items (events, clusters, fits) the run has.
+    steps : int
+        Most messages per run.
+    """
+
+    def __init__(self, msg_queue: Any, task: str, run: int, items: int, steps: int = 100) -> None:
+        self.msg_queue, self.task, self.run = msg_queue, task, run
+        self.items = max(items, 0)
+        self.total = min(steps, self.items)
+        self.reported = 0
+
+    def update(self, done: int) -> None:
+        """Report that ``done`` items of the run are finished."""
+        if self.items == 0:
+            return
+        due = min(done, self.items) * self.total // self.items
+        if due > self.reported:
+            self.msg_queue.put(StatusMessage(self.task, due - self.reported, self.total, self.run))
+            self.reported = due
+
+    def finish(self) -> None:
+        """Report the rest, so the task ends at 100 % even if items were missing."""
+        self.update(self.items)

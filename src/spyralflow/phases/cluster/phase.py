@@ -12,7 +12,7 @@ import numpy as np
 from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
-from spyralflow.framework.status import StatusMessage
+from spyralflow.framework.status import RunProgress
 from spyralflow.io.cluster_file import ClusterWriter
 from spyralflow.io.pointcloud_file import iter_pointclouds, read_event_range
 from spyralflow.phases.cluster.clusterize import cluster_cloud
@@ -21,9 +21,6 @@ from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.schemas import cluster_schema, pointcloud_schema
 
 log = logging.getLogger(__name__)
-
-# Spyral's progress pattern: at most about 100 messages per run.
-PROGRESS_STEPS = 100
 
 
 class ClusterPhase(PhaseLike):
@@ -103,17 +100,12 @@ class ClusterPhase(PhaseLike):
         result = self.construct_artifact(payload, workspace_path)
         first, last = read_event_range(cloud_path)
         counts: Counter[str] = Counter()
-        total_events = max(last - first + 1, 0)
-        steps = min(PROGRESS_STEPS, total_events)
-        reported = 0
+        progress = RunProgress(msg_queue, self.name, run, last - first + 1)
         with ClusterWriter(
             result.artifacts["cluster"], current_provenance(self.name), first, last
         ) as writer:
             for event in iter_pointclouds(cloud_path):
-                due = (event.event - first + 1) * steps // total_events
-                if due > reported:
-                    msg_queue.put(StatusMessage(self.name, due - reported, steps, run))
-                    reported = due
+                progress.update(event.event - first + 1)
                 cloud = event.cloud
                 if cloud.shape[0] > 1 and np.any(np.diff(cloud[:, 2]) < 0.0):
                     # Spyral drops such events; sorting keeps them (clouds are meant sorted).
@@ -129,8 +121,7 @@ class ClusterPhase(PhaseLike):
                 counts["clusters"] += len(clusters)
                 if cloud.shape[0] < self.cluster_params.min_cloud_size:
                     counts["clouds below min_cloud_size"] += 1
-        if reported < steps:
-            msg_queue.put(StatusMessage(self.name, steps - reported, steps, run))
+        progress.finish()
         log.info(
             "run %d: clustered %s -> %s (%s)",
             run,

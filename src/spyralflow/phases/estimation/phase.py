@@ -14,7 +14,7 @@ from spyralflow.framework.atomic import atomic_output
 from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
-from spyralflow.framework.status import StatusMessage
+from spyralflow.framework.status import RunProgress
 from spyralflow.io.cluster_file import iter_cluster_events, read_cluster_range
 from spyralflow.io.estimation_file import write_estimation
 from spyralflow.phases.detector import DetectorParameters
@@ -28,8 +28,6 @@ from spyralflow.phases.schemas import ESTIMATION_COLUMNS, cluster_schema, estima
 
 log = logging.getLogger(__name__)
 
-# Spyral's progress pattern: at most about 100 messages per run.
-PROGRESS_STEPS = 100
 # Event attributes copied into every row, cast as Spyral does; -1 when absent.
 _INT_ATTRIBUTES = ("orig_run", "orig_event")
 _FLOAT_ATTRIBUTES = ("ic_amplitude", "ic_centroid", "ic_integral", "ic_multiplicity")
@@ -105,14 +103,9 @@ class EstimationPhase(PhaseLike):
         columns: dict[str, list[Any]] = {name: [] for name in ESTIMATION_COLUMNS}
         outcomes: Counter[str] = Counter()
         events = 0
-        total_events = max(last - first + 1, 0)
-        steps = min(PROGRESS_STEPS, total_events)
-        reported = 0
+        progress = RunProgress(msg_queue, self.name, run, last - first + 1)
         for event in iter_cluster_events(cluster_path):
-            due = (event.event - first + 1) * steps // total_events
-            if due > reported:
-                msg_queue.put(StatusMessage(self.name, due - reported, steps, run))
-                reported = due
+            progress.update(event.event - first + 1)
             events += 1
             if not event.clusters:
                 outcomes[EVENTS_WITHOUT_CLUSTERS] += 1
@@ -145,8 +138,7 @@ class EstimationPhase(PhaseLike):
                 for key, value in zip(ESTIMATE_FIELDS, values.tolist(), strict=True):
                     columns[key].append(value)
                 columns["direction"].append(int(cluster.direction))
-        if reported < steps:
-            msg_queue.put(StatusMessage(self.name, steps - reported, steps, run))
+        progress.finish()
         provenance = current_provenance(self.name)
         write_estimation(result.artifacts["estimation"], columns, provenance)
         summary = run_summary(run, events, outcomes)

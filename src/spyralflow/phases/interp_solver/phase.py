@@ -30,7 +30,7 @@ import numpy as np
 from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
-from spyralflow.framework.status import StatusMessage
+from spyralflow.framework.status import RunProgress
 from spyralflow.io.cluster_file import CLUSTER_COLUMNS, CLUSTER_GROUP
 from spyralflow.io.pointcloud_file import ArtifactFormatError
 from spyralflow.phases.detector import DetectorParameters
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 PHASE_NAME = "InterpSolver"
 PROGRESS_TASK = "Interp. Solver"
 ARTIFACT_KEY = "interp_solver"
-_PROGRESS_MESSAGES = 100
 _IDENTIFIER_COLUMNS = ("event", "cluster_index", "cluster_label", "orig_run", "orig_event")
 _RESULT_COLUMNS = [name for name in INTERP_SOLVER_COLUMNS if name not in _IDENTIFIER_COLUMNS]
 
@@ -228,13 +227,12 @@ class InterpSolverPhase(PhaseLike):
 
         data = {name: rows.column(name).to_pylist() for name in rows.column_names}
         n_rows = rows.num_rows
-        total = min(n_rows, _PROGRESS_MESSAGES)
+        progress = RunProgress(msg_queue, PROGRESS_TASK, run, n_rows)
         started = time.perf_counter()
         # The optimisers' small matrix operations are slower with a BLAS thread pool (by 30x on
         # a loaded machine); one solver job uses one core.
         with threadpool_limits(limits=1), h5py.File(cluster_path, "r") as handle:
             clusters = _cluster_group(handle, cluster_path)
-            reported = 0
             for row in range(n_rows):
                 event, index = int(data["event"][row]), int(data["cluster_index"][row])
                 cloud = _read_cloud(clusters, cluster_path, event, index)
@@ -258,10 +256,7 @@ class InterpSolverPhase(PhaseLike):
                         columns[name].append(int(data[name][row]))
                     for name in _RESULT_COLUMNS:
                         columns[name].append(float(getattr(fitted, name)))
-                due = (row + 1) * total // n_rows
-                if due > reported:
-                    msg_queue.put(StatusMessage(PROGRESS_TASK, due - reported, total, run))
-                    reported = due
+                progress.update(row + 1)
         elapsed = time.perf_counter() - started
         log.info(
             "run %d: fitted %d clusters in %.1f s (%.1f fits/s)",
