@@ -20,8 +20,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from spyralflow.framework.atomic import atomic_output
-from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance
+from spyralflow.framework.provenance import Provenance
+from spyralflow.io.hdf5 import atomic_hdf5
 from spyralflow.io.pointcloud_file import ArtifactFormatError
 
 CLUSTER_GROUP = "cluster"
@@ -104,14 +104,12 @@ class ClusterWriter:
         self.provenance = provenance
         self.min_event = min_event
         self.max_event = max_event
-        self._atomic = atomic_output(self.path)
+        self._opened = atomic_hdf5(self.path, self.provenance)
         self._file: h5py.File | None = None
         self._group: h5py.Group | None = None
 
     def __enter__(self) -> ClusterWriter:
-        temporary = self._atomic.__enter__()
-        self._file = h5py.File(temporary, "w")
-        self._file.attrs[PROVENANCE_KEY] = self.provenance.to_json()
+        self._file = self._opened.__enter__()
         self._group = self._file.create_group(CLUSTER_GROUP)
         self._group.attrs["min_event"] = np.int64(self.min_event)
         self._group.attrs["max_event"] = np.int64(self.max_event)
@@ -150,10 +148,7 @@ class ClusterWriter:
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         assert self._file is not None
-        try:
-            self._file.close()
-        finally:
-            self._atomic.__exit__(exc_type, exc, traceback)
+        self._opened.__exit__(exc_type, exc, traceback)
 
 
 def _cluster_group(handle: h5py.File, path: Path) -> h5py.Group:

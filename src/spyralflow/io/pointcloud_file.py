@@ -17,8 +17,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from spyralflow.framework.atomic import atomic_output
-from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance
+from spyralflow.framework.provenance import Provenance
+from spyralflow.io.hdf5 import atomic_hdf5
 
 CLOUD_GROUP = "cloud"
 CLOUD_COLUMNS = ("x", "y", "z", "amplitude", "integral", "pad", "time", "scale")
@@ -80,14 +80,12 @@ class PointcloudWriter:
         self.max_event = max_event
         self._seen_min: int | None = None
         self._seen_max: int | None = None
-        self._atomic = atomic_output(self.path)
+        self._opened = atomic_hdf5(self.path, self.provenance)
         self._file: h5py.File | None = None
         self._group: h5py.Group | None = None
 
     def __enter__(self) -> PointcloudWriter:
-        temporary = self._atomic.__enter__()
-        self._file = h5py.File(temporary, "w")
-        self._file.attrs[PROVENANCE_KEY] = self.provenance.to_json()
+        self._file = self._opened.__enter__()
         self._group = self._file.create_group(CLOUD_GROUP)
         return self
 
@@ -121,8 +119,7 @@ class PointcloudWriter:
             self._group.attrs["min_event"] = np.int64(minimum)
             self._group.attrs["max_event"] = np.int64(maximum)
         finally:
-            self._file.close()
-            self._atomic.__exit__(exc_type, exc, traceback)
+            self._opened.__exit__(exc_type, exc, traceback)
 
 
 def read_event_range(path: Path) -> tuple[int, int]:
