@@ -4,6 +4,7 @@ the summary through real snakemake runs, on a small version of config/config.yam
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -90,3 +91,17 @@ def test_corrupt_run_fails_alone_with_a_clear_message(analysed: Path, tmp_path: 
     log = (workspace / "logs" / "Pointcloud" / "run_0002.log").read_text()
     assert "run 2 (run_0002), phase Pointcloud failed" in log
     assert str(corrupt) in log
+
+
+def test_lint_of_the_shipped_workflow_is_clean(analysed: Path) -> None:
+    result = run_snakemake(analysed, "--lint")
+    assert result.returncode == 0
+    assert "Congratulations, your workflow is in a good condition!" in result.output
+
+
+def test_report_shows_the_summary_plots(analysed: Path) -> None:
+    result = run_snakemake(analysed, "--report", "report.zip")
+    assert result.returncode == 0, result.output[-3000:]
+    names = zipfile.ZipFile(analysed / "report.zip").namelist()
+    for plot in ("pid.png", "kinematics.png", "residuals.png"):
+        assert any(name.endswith(plot) for name in names), names
