@@ -66,6 +66,12 @@ def test_summary_shows_the_fit_works(analysed: Path) -> None:
     assert solver_polar["efficiency"][0] > 0.3
     assert solver_polar["resolution_robust"][0] < 1.0  # degrees
     assert abs(solver_polar["bias_median"][0]) < 0.5
+    estimate_polar = overall.filter(
+        (pl.col("stage") == "estimation") & (pl.col("quantity") == "polar")
+    )
+    # The fit must improve on the estimates it starts from.
+    assert solver_polar["resolution_robust"][0] < estimate_polar["resolution_robust"][0]
+    assert solver_polar["std"][0] < estimate_polar["std"][0]
 
 
 def test_second_run_does_nothing(analysed: Path) -> None:
