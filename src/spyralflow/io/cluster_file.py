@@ -21,8 +21,7 @@ import h5py
 import numpy as np
 
 from spyralflow.framework.provenance import Provenance
-from spyralflow.io.hdf5 import atomic_hdf5
-from spyralflow.io.pointcloud_file import ArtifactFormatError
+from spyralflow.io.hdf5 import ArtifactFormatError, atomic_hdf5, ranged_group
 
 CLUSTER_GROUP = "cluster"
 CLUSTER_COLUMNS = ("x", "y", "z", "integral", "scale")
@@ -151,20 +150,15 @@ class ClusterWriter:
         self._opened.__exit__(exc_type, exc, traceback)
 
 
-def _cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
-    group = handle.get(CLUSTER_GROUP)
-    if not isinstance(group, h5py.Group):
-        raise ArtifactFormatError(f"{path}: no '{CLUSTER_GROUP}' group; not a cluster file")
-    for key in ("min_event", "max_event"):
-        if key not in group.attrs:
-            raise ArtifactFormatError(f"{path}: group '{CLUSTER_GROUP}' lacks attribute '{key}'")
-    return group
+def cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
+    """The ``cluster`` group of an open cluster file, its layout checked."""
+    return ranged_group(handle, path, CLUSTER_GROUP, "cluster")
 
 
 def read_cluster_range(path: Path) -> tuple[int, int]:
     """The ``(min_event, max_event)`` attributes of a cluster file."""
     with h5py.File(path, "r") as handle:
-        group = _cluster_group(handle, Path(path))
+        group = cluster_group(handle, Path(path))
         return int(group.attrs["min_event"]), int(group.attrs["max_event"])
 
 
@@ -183,7 +177,7 @@ def iter_cluster_events(path: Path) -> Iterator[ClusterEvent]:
     """
     path = Path(path)
     with h5py.File(path, "r") as handle:
-        group = _cluster_group(handle, path)
+        group = cluster_group(handle, path)
         first, last = int(group.attrs["min_event"]), int(group.attrs["max_event"])
         for event in range(first, last + 1):
             event_group = group.get(f"event_{event}")

@@ -1,4 +1,4 @@
-"""Writing HDF5 artifacts: atomically, with provenance."""
+"""HDF5 artifacts: written atomically with provenance, and their layout checked on reading."""
 
 from __future__ import annotations
 
@@ -10,6 +10,27 @@ import h5py
 
 from spyralflow.framework.atomic import atomic_output
 from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance
+
+
+class ArtifactFormatError(ValueError):
+    """A file does not have the layout its phase expects; the message names file and item."""
+
+
+def ranged_group(handle: h5py.File, path: Path, name: str, kind: str) -> h5py.Group:
+    """The top group ``name`` of a Spyral artifact, with its ``min_event``/``max_event``.
+
+    Raises
+    ------
+    ArtifactFormatError
+        If the group or one of the two attributes is missing (``kind`` names the file type).
+    """
+    group = handle.get(name)
+    if not isinstance(group, h5py.Group):
+        raise ArtifactFormatError(f"{path}: no '{name}' group; not a {kind} file")
+    for key in ("min_event", "max_event"):
+        if key not in group.attrs:
+            raise ArtifactFormatError(f"{path}: group '{name}' lacks attribute '{key}'")
+    return group
 
 
 @contextlib.contextmanager

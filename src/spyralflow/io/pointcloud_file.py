@@ -18,15 +18,13 @@ import h5py
 import numpy as np
 
 from spyralflow.framework.provenance import Provenance
-from spyralflow.io.hdf5 import atomic_hdf5
+from spyralflow.io.hdf5 import ArtifactFormatError, atomic_hdf5, ranged_group
+
+__all__ = ["ArtifactFormatError", "PointcloudEvent", "PointcloudWriter", "iter_pointclouds"]
 
 CLOUD_GROUP = "cloud"
 CLOUD_COLUMNS = ("x", "y", "z", "amplitude", "integral", "pad", "time", "scale")
 IC_ATTRIBUTES = ("ic_amplitude", "ic_integral", "ic_centroid", "ic_multiplicity")
-
-
-class ArtifactFormatError(ValueError):
-    """A file does not have the layout its phase expects; the message names file and item."""
 
 
 @dataclass
@@ -130,13 +128,7 @@ def read_event_range(path: Path) -> tuple[int, int]:
 
 
 def _cloud_group(handle: h5py.File, path: Path) -> h5py.Group:
-    group = handle.get(CLOUD_GROUP)
-    if not isinstance(group, h5py.Group):
-        raise ArtifactFormatError(f"{path}: no '{CLOUD_GROUP}' group; not a point-cloud file")
-    for key in ("min_event", "max_event"):
-        if key not in group.attrs:
-            raise ArtifactFormatError(f"{path}: group '{CLOUD_GROUP}' lacks attribute '{key}'")
-    return group
+    return ranged_group(handle, path, CLOUD_GROUP, "point-cloud")
 
 
 def iter_pointclouds(path: Path, with_labels: bool = False) -> Iterator[PointcloudEvent]:

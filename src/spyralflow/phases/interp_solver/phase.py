@@ -31,7 +31,7 @@ from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.status import RunProgress
-from spyralflow.io.cluster_file import CLUSTER_COLUMNS, CLUSTER_GROUP
+from spyralflow.io.cluster_file import CLUSTER_COLUMNS, cluster_group
 from spyralflow.io.pointcloud_file import ArtifactFormatError
 from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.interp_solver.fit import FitSkipped, TrackEstimate, TrackFitter
@@ -232,7 +232,7 @@ class InterpSolverPhase(PhaseLike):
         # The optimisers' small matrix operations are slower with a BLAS thread pool (by 30x on
         # a loaded machine); one solver job uses one core.
         with threadpool_limits(limits=1), h5py.File(cluster_path, "r") as handle:
-            clusters = _cluster_group(handle, cluster_path)
+            clusters = cluster_group(handle, cluster_path)
             for row in range(n_rows):
                 event, index = int(data["event"][row]), int(data["cluster_index"][row])
                 cloud = _read_cloud(clusters, cluster_path, event, index)
@@ -265,13 +265,6 @@ class InterpSolverPhase(PhaseLike):
             elapsed,
             counts["fitted"] / elapsed if elapsed > 0 else math.nan,
         )
-
-
-def _cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
-    group = handle.get(CLUSTER_GROUP)
-    if not isinstance(group, h5py.Group):
-        raise ArtifactFormatError(f"{path}: no '{CLUSTER_GROUP}' group; not a cluster file")
-    return group
 
 
 def _read_cloud(clusters: h5py.Group, path: Path, event: int, index: int) -> np.ndarray:
