@@ -77,13 +77,6 @@ class PreparedWorkflow:
             for run in self.runs
         ]
 
-    def artifact_paths(self, artifact_key: str) -> list[str]:
-        """One artifact (e.g. ``estimation``) over all runs, from the phase that writes it."""
-        for patterns in self.artifact_patterns.values():
-            if artifact_key in patterns:
-                return [patterns[artifact_key].format(run=run) for run in self.runs]
-        raise ConfigError(f"no phase of the pipeline writes the artifact '{artifact_key}'")
-
     @property
     def final_targets(self) -> list[str]:
         """The last phase's artifacts over all runs: the default target."""

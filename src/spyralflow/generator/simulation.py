@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from spyralflow.framework.codehash import code_hash
 from spyralflow.framework.config import ConfigError, PipelineConfig, canonical_json
@@ -35,10 +34,6 @@ class SimulationPlan:
     truth: str
     settings_json: str
     code_hash: str
-
-    @property
-    def folder(self) -> Path:
-        return Path(self.traces).parent.parent
 
 
 def plan_simulation(config: PipelineConfig) -> SimulationPlan | None:
