@@ -88,6 +88,8 @@ def _phase_job(arguments: argparse.Namespace):
         code_hash=arguments.code_hash,
         workspace=arguments.workspace,
         seed=arguments.seed,
+        lineage=getattr(arguments, "lineage", ""),
+        input_lineages=json.loads(getattr(arguments, "input_lineage", "{}")),
     )
 
 
@@ -118,6 +120,12 @@ def _register_core(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run-phase", help="run one phase on one run")
     _add_phase_arguments(run)
     run.add_argument("--run", required=True, help="run number (e.g. 0003)")
+    run.add_argument("--lineage", default="", help="this phase's lineage digest (provenance)")
+    run.add_argument(
+        "--input-lineage",
+        default="{}",
+        help="JSON: incoming artifact key to the lineage its file must carry",
+    )
     run.add_argument(
         "--incoming",
         type=_key_value,

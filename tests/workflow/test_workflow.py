@@ -82,7 +82,7 @@ def test_source_edit_reruns_that_phase_and_downstream(workflow: Workflow) -> Non
     assert workflow.snakemake().returncode == 0
     before = workflow.mtimes()
     source = workflow.code / "toyphases" / "scale.py"
-    source.write_text(source.read_text() + "\n# an edit that changes the code hash\n")
+    source.write_text(source.read_text() + "\nUNUSED_CONSTANT = 1  # a code edit\n")
     rerun = workflow.snakemake()
     assert rerun.returncode == 0, rerun.output
     assert {"Scale", "Total"} <= set(rerun.job_counts)
@@ -94,9 +94,25 @@ def test_edit_of_a_shared_module_reruns_every_phase_using_it(workflow: Workflow)
     assert workflow.snakemake().returncode == 0
     before = workflow.mtimes()
     common = workflow.code / "toyphases" / "common.py"
-    common.write_text(common.read_text() + "\n# shared edit\n")
+    common.write_text(common.read_text() + "\nSHARED_EDIT = True\n")
     assert workflow.snakemake().returncode == 0
     assert _changed(before, workflow.mtimes()) == {"Load", "Scale", "Total"}
+
+
+def test_comment_and_docstring_edits_rerun_nothing(workflow: Workflow) -> None:
+    assert workflow.snakemake().returncode == 0
+    source = workflow.code / "toyphases" / "scale.py"
+    text = source.read_text()
+    edited = text.replace(
+        '"""Toy middle phase with a one-time asset."""',
+        '"""Toy middle phase with a one-time asset.\n\nA longer docstring now."""',
+    ).replace(
+        "class ScalePhase(PhaseLike):", "# A comment above the class.\nclass ScalePhase(PhaseLike):"
+    )
+    assert edited != text
+    source.write_text(edited + "\n# a trailing comment\n")
+    dry = workflow.snakemake("-n")
+    assert dry.returncode == 0 and dry.nothing_to_do, dry.output
 
 
 def test_assets_built_once_and_new_asset_parameters_rerun_consumers(tmp_path: Path) -> None:

@@ -3,4 +3,10 @@ from pathlib import Path
 
 from spyralflow.generator import prepare_workflow
 
-PIPELINE = prepare_workflow(config, workflow_folder=Path(workflow.current_basedir).parent)
+# Jobs on cluster nodes re-parse this file: only the main process claims the workspace.
+PIPELINE = prepare_workflow(
+    config,
+    workflow_folder=Path(workflow.current_basedir).parent,
+    claim=workflow.is_main_process,
+    config_files=[str(path) for path in workflow.configfiles],
+)

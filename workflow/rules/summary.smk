@@ -34,6 +34,7 @@ if PIPELINE.summary is not None:
             settings=SUMMARY.settings_json,
             simulation=SUMMARY.simulation_json,
             code_hash=SUMMARY.code_hash,
+            lineage=SUMMARY.lineage,
         log:
             SUMMARY.output("summary.log"),
         benchmark:

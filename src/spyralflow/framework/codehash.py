@@ -11,7 +11,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import io
+import tokenize
 from pathlib import Path
+
+_LAYOUT_TOKENS = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.ENCODING})
+_SHAPE_TOKENS = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE})
 
 
 class CodeLocationError(ImportError):
@@ -100,12 +105,51 @@ def import_closure(module_name: str) -> dict[str, Path]:
     return closure
 
 
+def _docstring_positions(tree: ast.AST) -> set[tuple[int, int]]:
+    """Start (line, column) of every module, class and function docstring."""
+    positions = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and ast.get_docstring(node, clean=False) is not None
+        ):
+            first = node.body[0]
+            positions.add((first.lineno, first.col_offset))
+    return positions
+
+
+def significant_code(source: str) -> str:
+    """The source's tokens without comments, docstrings and blank lines.
+
+    What the code does, and nothing of how it is documented: editing a comment or a docstring
+    leaves it unchanged, so no phase reruns for it.
+    """
+    docstrings = _docstring_positions(ast.parse(source))
+    parts = []
+    after_docstring = False
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in _LAYOUT_TOKENS:
+            continue
+        if token.type == tokenize.STRING and token.start in docstrings:
+            after_docstring = True
+            continue
+        if after_docstring and token.type == tokenize.NEWLINE:
+            # The docstring's own statement end: a removed docstring leaves the rest equal.
+            after_docstring = False
+            continue
+        after_docstring = False
+        # Indentation width and line endings carry no meaning beyond the token types.
+        text = "" if token.type in _SHAPE_TOKENS else token.string
+        parts.append(f"{token.type}:{text}")
+    return "\n".join(parts)
+
+
 def code_hash(module_name: str) -> str:
-    """Hex SHA-256 (16 digits) of the sources in ``module_name``'s import closure."""
+    """Hex SHA-256 (16 digits) of the significant code of ``module_name``'s import closure."""
     digest = hashlib.sha256()
     for name, path in sorted(import_closure(module_name).items()):
         digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(significant_code(path.read_text()).encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,13 @@ from typing import Any
 from spyralflow.framework.atomic import atomic_output
 from spyralflow.framework.loading import construct_phase
 from spyralflow.framework.phase import PhaseResult
-from spyralflow.framework.provenance import Provenance, provenance_context, stamp_provenance
+from spyralflow.framework.provenance import (
+    Provenance,
+    describe_provenance,
+    provenance_context,
+    read_provenance,
+    stamp_provenance,
+)
 from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.seeding import phase_rng
 from spyralflow.framework.status import ProgressLog
@@ -47,6 +53,10 @@ class PhaseJob:
         Workspace root.
     seed : int
         Global seed.
+    lineage : str
+        The lineage digest of this phase in the pipeline, recorded in provenance.
+    input_lineages : dict[str, str]
+        Incoming artifact key to the lineage its file must carry.
     """
 
     class_path: str
@@ -54,6 +64,8 @@ class PhaseJob:
     code_hash: str
     workspace: Path
     seed: int
+    lineage: str = ""
+    input_lineages: dict[str, str] = field(default_factory=dict)
 
     def provenance(self, phase_name: str, run: int) -> Provenance:
         return Provenance(
@@ -63,12 +75,42 @@ class PhaseJob:
             code_hash=self.code_hash,
             seed=self.seed,
             run=run,
+            lineage=self.lineage,
         )
 
 
 def _prepare_workspace(phase: Any, workspace: Path) -> None:
     Path(phase.get_artifact_path(workspace)).mkdir(parents=True, exist_ok=True)
     Path(phase.get_asset_storage_path(workspace)).mkdir(parents=True, exist_ok=True)
+
+
+def check_input_lineage(label: str, incoming: dict[str, Path], expected: dict[str, str]) -> None:
+    """Refuse an input artifact made by other settings than the ones this pipeline gives.
+
+    Raises
+    ------
+    PhaseJobError
+        Naming the file, the lineage it carries and who made it.
+    """
+    for key, lineage in expected.items():
+        if key not in incoming:
+            continue
+        path = Path(incoming[key])
+        try:
+            recorded = read_provenance(path)
+        except Exception as error:
+            raise PhaseJobError(
+                f"{label}: cannot read the provenance of input artifact '{key}' ({path}): "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        found = (recorded or {}).get("lineage", "") or "none"
+        if found != lineage:
+            raise PhaseJobError(
+                f"{label}: input artifact '{key}' ({path}) does not come from this pipeline's "
+                f"settings: it carries lineage '{found}' ({describe_provenance(recorded)}), "
+                f"this pipeline expects '{lineage}'. It is stale or was put there by hand: "
+                "delete it and run snakemake again to rebuild it"
+            )
 
 
 def _release(handles: dict[str, SharedMemory]) -> None:
@@ -109,6 +151,7 @@ def run_phase(
     for key, path in incoming.items():
         if not Path(path).exists():
             raise PhaseJobError(f"{label}: input artifact '{key}' is missing: {path}")
+    check_input_lineage(label, incoming, job.input_lineages)
     _prepare_workspace(phase, job.workspace)
     payload = PhaseResult(
         artifacts={k: Path(v) for k, v in incoming.items()}, successful=True, run_number=run

@@ -37,6 +37,10 @@ class Provenance:
         The pipeline's global seed.
     run : int
         The run number, -1 for one-time assets.
+    lineage : str
+        Digest of everything upstream that shaped the artifact and of the phase itself
+        (``spyralflow.generator.lineage``); a job refuses an input whose lineage is not the one
+        its rule expects.
     version : str
         The spyralflow version.
     """
@@ -47,11 +51,26 @@ class Provenance:
     code_hash: str = ""
     seed: int = 0
     run: int = -1
+    lineage: str = ""
     version: str = __version__
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys), equal for equal provenance."""
         return json.dumps(asdict(self), sort_keys=True, default=str)
+
+
+def describe_provenance(provenance: dict[str, Any] | None) -> str:
+    """A short account of who made an artifact, for error messages."""
+    if not provenance:
+        return "no spyralflow provenance"
+    parameters = json.dumps(provenance.get("parameters", {}), sort_keys=True)
+    if len(parameters) > 300:
+        parameters = parameters[:300] + "..."
+    return (
+        f"made by phase {provenance.get('phase', '?')} ({provenance.get('phase_class', '?')}), "
+        f"run {provenance.get('run', '?')}, code {provenance.get('code_hash', '?')}, "
+        f"spyralflow {provenance.get('version', '?')}, parameters {parameters}"
+    )
 
 
 def current_provenance(phase: str = "unknown") -> Provenance:

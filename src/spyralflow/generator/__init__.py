@@ -25,8 +25,10 @@ from spyralflow.framework.config import (
     parse_config,
 )
 from spyralflow.framework.runs import discover_runs, planned_runs, run_label
+from spyralflow.generator.lineage import file_fingerprint, parameter_files
 from spyralflow.generator.simulation import SimulationPlan, plan_simulation
 from spyralflow.generator.summary import SummaryPlan, plan_summary
+from spyralflow.generator.workspace import claim_workspace
 
 CACHE_FOLDER = Path(".spyralflow")
 SCHEMA_FILE = Path("schemas/config.schema.yaml")
@@ -49,6 +51,8 @@ class PreparedWorkflow:
         Phase name to {artifact key: path pattern with ``{run}``}.
     entry_inputs : dict
         The first phase's input key to path pattern.
+    lineages : dict
+        Phase name to its lineage digest (``generator.lineage``).
     runs : list[str]
         The ``{run}`` values (zero-padded run numbers) to process.
     simulation : SimulationPlan or None
@@ -61,6 +65,7 @@ class PreparedWorkflow:
     rules_path: Path
     artifact_patterns: dict[str, dict[str, str]]
     entry_inputs: dict[str, str]
+    lineages: dict[str, str]
     runs: list[str]
     simulation: SimulationPlan | None = None
     summary: SummaryPlan | None = None
@@ -84,14 +89,30 @@ class PreparedWorkflow:
         return self.outputs_of(last)
 
 
-def _cache_key(config: PipelineConfig, conda_env: str) -> str:
+def _entry_identity(simulation: SimulationPlan | None) -> str:
+    """What makes the input runs beyond their paths: the simulation settings and code, if any."""
+    if simulation is None:
+        return ""
+    return canonical_json({"simulation": simulation.settings_json, "code": simulation.code_hash})
+
+
+def _cache_key(config: PipelineConfig, conda_env: str, entry_identity: str) -> str:
     generator_hash = code_hash("spyralflow.generator")
     phase_hashes = [code_hash(spec.module_name) for spec in config.phases]
+    # The files the parameters name (gas, particle ID, Garfield table) shape assets and
+    # lineages: an edit must give new rules.
+    files = [
+        [path, file_fingerprint(path)]
+        for spec in config.phases
+        for path in parameter_files(spec.parameters)
+    ]
     material = {
         "version": __version__,
         "conda_env": conda_env,
         "generator": generator_hash,
         "phases": phase_hashes,
+        "parameter_files": files,
+        "entry_identity": entry_identity,
         "config": {
             key: config.raw.get(key) for key in ("workspace", "input_folder", "seed", "phases")
         },
@@ -110,23 +131,34 @@ def _runs(config: PipelineConfig, entry_inputs: dict[str, str]) -> list[str]:
     return [run_label(number) for number in numbers]
 
 
-def _generate(config: PipelineConfig, conda_env: str, rules_path: Path, plan_path: Path) -> None:
+def _generate(
+    config: PipelineConfig,
+    conda_env: str,
+    entry_identity: str,
+    rules_path: Path,
+    plan_path: Path,
+) -> None:
     from spyralflow.generator.plan import build_plan
     from spyralflow.generator.render import render_plan
 
-    plan = build_plan(config, conda_env)
+    plan = build_plan(config, conda_env, entry_identity)
     with atomic_output(rules_path) as temporary:
         temporary.write_text(render_plan(plan))
+    content = {
+        "artifacts": plan.artifact_patterns(),
+        "entry": plan.entry_inputs,
+        "lineages": plan.lineages(),
+    }
     with atomic_output(plan_path) as temporary:
-        temporary.write_text(
-            json.dumps(
-                {"artifacts": plan.artifact_patterns(), "entry": plan.entry_inputs}, indent=1
-            )
-        )
+        temporary.write_text(json.dumps(content, indent=1))
 
 
 def prepare_workflow(
-    raw_config: dict, workflow_folder: Path, cache_folder: Path = CACHE_FOLDER
+    raw_config: dict,
+    workflow_folder: Path,
+    cache_folder: Path = CACHE_FOLDER,
+    claim: bool = True,
+    config_files: list[str] | None = None,
 ) -> PreparedWorkflow:
     """Validate the config and return the generated rules, building them on a cache miss.
 
@@ -138,6 +170,11 @@ def prepare_workflow(
         The ``workflow/`` folder (holding ``schemas/`` and ``envs/``).
     cache_folder : Path
         Where generated rules are kept, relative to the working directory.
+    claim : bool
+        Record this working directory as the one driving the workspace, refusing a workspace
+        another working copy drives (``generator.workspace``). Off in jobs on cluster nodes.
+    config_files : list of str, optional
+        The config files Snakemake read, recorded with the claim.
 
     Raises
     ------
@@ -147,21 +184,26 @@ def prepare_workflow(
     config = parse_config(raw_config, Path(workflow_folder) / SCHEMA_FILE)
     cache = Path(cache_folder).resolve()
     conda_env = os.path.relpath(Path(workflow_folder).resolve() / CONDA_ENV_FILE, cache)
-    key = _cache_key(config, conda_env)
+    simulation = plan_simulation(config)
+    entry_identity = _entry_identity(simulation)
+    key = _cache_key(config, conda_env, entry_identity)
     rules_path = cache / f"rules-{key}.smk"
     plan_path = cache / f"plan-{key}.json"
     if not (rules_path.exists() and plan_path.exists()):
-        _generate(config, conda_env, rules_path, plan_path)
+        _generate(config, conda_env, entry_identity, rules_path, plan_path)
     plan = json.loads(plan_path.read_text())
-    simulation = plan_simulation(config)
+    if claim:
+        # Only once the config proved valid: a refused config leaves no workspace behind.
+        claim_workspace(config.workspace, Path.cwd(), config_files or [])
     return PreparedWorkflow(
         config=config,
         rules_path=rules_path,
         artifact_patterns=plan["artifacts"],
         entry_inputs=plan["entry"],
+        lineages=plan["lineages"],
         runs=_runs(config, plan["entry"]),
         simulation=simulation,
-        summary=plan_summary(config, plan["artifacts"], simulation),
+        summary=plan_summary(config, plan["artifacts"], plan["lineages"], simulation),
     )
 
 
@@ -170,4 +212,5 @@ def render_rules(config_path: Path, schema_path: Path) -> str:
     from spyralflow.generator.plan import build_plan
     from spyralflow.generator.render import render_plan
 
-    return render_plan(build_plan(load_config(config_path, schema_path)))
+    config = load_config(config_path, schema_path)
+    return render_plan(build_plan(config, entry_identity=_entry_identity(plan_simulation(config))))

@@ -7,25 +7,30 @@ run number that is then turned into the ``{run}`` wildcard, and it checks the sc
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spyralflow.framework.codehash import code_hash
-from spyralflow.framework.config import ConfigError, PhaseSpec, PipelineConfig, Resources
+from spyralflow.framework.config import (
+    ConfigError,
+    PhaseSpec,
+    PipelineConfig,
+    Resources,
+    canonical_json,
+)
 from spyralflow.framework.loading import construct_phase
 from spyralflow.framework.parameters import ParameterError
 from spyralflow.framework.phase import PhaseResult
 from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.schema import describe, same_content
+from spyralflow.generator.lineage import asset_hash, entry_lineage, parameter_files, phase_lineage
 
 SENTINEL_RUN = 987654321
 CHECK_RUN = 4321
 DEFAULT_ENTRY_KEY = "trace"
 DEFAULT_ENTRY_EXTENSION = ".h5"
-PARAMETER_FILE_HASH_LIMIT_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class PhasePlan:
         editing them reruns the phase.
     asset_manifest : str
         Output of the one-time asset rule; its name carries the asset hash.
+    lineage : str
+        Digest of everything that shaped this phase's output (see ``generator.lineage``).
+    input_lineages : dict[str, str]
+        Incoming artifact key to the lineage its file must carry (the producing phase's);
+        entry inputs, made outside the workflow, have none.
     """
 
     name: str
@@ -58,6 +68,8 @@ class PhasePlan:
     outputs: dict[str, str]
     parameter_files: tuple[str, ...]
     asset_manifest: str
+    lineage: str = ""
+    input_lineages: dict[str, str] = field(default_factory=dict)
 
     @property
     def rule_name(self) -> str:
@@ -85,6 +97,10 @@ class PipelinePlan:
     def artifact_patterns(self) -> dict[str, dict[str, str]]:
         """Phase name to its output patterns."""
         return {phase.name: dict(phase.outputs) for phase in self.phases}
+
+    def lineages(self) -> dict[str, str]:
+        """Phase name to its lineage digest."""
+        return {phase.name: phase.lineage for phase in self.phases}
 
 
 def rule_identifier(name: str) -> str:
@@ -173,44 +189,9 @@ def _artifact_patterns(phase: Any, payload: dict[str, str], workspace: Path) -> 
     return patterns
 
 
-def _parameter_files(parameters: Any) -> list[str]:
-    """Existing files named by string values anywhere in the parameters."""
-    found: list[str] = []
-    if isinstance(parameters, dict):
-        for value in parameters.values():
-            found.extend(_parameter_files(value))
-    elif isinstance(parameters, list):
-        for value in parameters:
-            found.extend(_parameter_files(value))
-    elif isinstance(parameters, str) and parameters and Path(parameters).is_file():
-        found.append(parameters)
-    return sorted(set(found))
-
-
-def file_fingerprint(path: str) -> str:
-    """Content hash of a small file; size and mtime of a large one."""
-    target = Path(path)
-    stat = target.stat()
-    if stat.st_size > PARAMETER_FILE_HASH_LIMIT_BYTES:
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
-    return hashlib.sha256(target.read_bytes()).hexdigest()
-
-
-def asset_hash(spec: PhaseSpec, phase_code_hash: str, parameter_files: list[str]) -> str:
-    """Hash of everything a phase's assets depend on: class, parameters, files and code."""
-    digest = hashlib.sha256()
-    for part in (
-        spec.class_path,
-        spec.parameters_json,
-        phase_code_hash,
-        *(file_fingerprint(path) for path in parameter_files),
-    ):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:12]
-
-
-def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
+def build_plan(
+    config: PipelineConfig, conda_env: str = "", entry_identity: str = ""
+) -> PipelinePlan:
     """Construct the phases, check their chain and derive every rule's paths.
 
     Parameters
@@ -220,6 +201,9 @@ def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
     conda_env : str
         Path of the conda environment file the rules declare (used with ``--sdm conda``),
         relative to the generated rules file; empty for none.
+    entry_identity : str
+        What identifies the pipeline's input beyond its paths (the simulation settings when
+        the workflow simulates it); the first phase's lineage starts from it.
 
     Raises
     ------
@@ -234,6 +218,8 @@ def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
     check_schema_chain(phases)
     entry = entry_artifacts(phases[0], config.input_folder)
     payload = dict(entry)
+    producer_lineage: dict[str, str] = {}
+    upstream = entry_lineage(canonical_json({"entry": entry, "identity": entry_identity}))
     plans = []
     for spec, phase in zip(config.phases, phases, strict=True):
         artifacts = _artifact_patterns(phase, payload, config.workspace)
@@ -242,9 +228,13 @@ def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
         if not outputs:
             raise ConfigError(f"phase {phase.name} declares no artifact of its own")
         hash_of_code = code_hash(spec.module_name)
-        files = _parameter_files(spec.parameters)
+        files = parameter_files(spec.parameters)
         storage = Path(phase.get_asset_storage_path(config.workspace))
-        manifest = storage / f"manifest-{asset_hash(spec, hash_of_code, files)}.json"
+        asset_key = asset_hash(spec.class_path, spec.parameters_json, hash_of_code, files)
+        manifest = storage / f"manifest-{asset_key}.json"
+        lineage = phase_lineage(
+            upstream, spec.class_path, spec.parameters_json, hash_of_code, files, asset_key
+        )
         plans.append(
             PhasePlan(
                 name=phase.name,
@@ -254,8 +244,16 @@ def build_plan(config: PipelineConfig, conda_env: str = "") -> PipelinePlan:
                 outputs=outputs,
                 parameter_files=tuple(files),
                 asset_manifest=str(manifest),
+                lineage=lineage,
+                input_lineages={
+                    key: producer_lineage[path]
+                    for key, path in payload.items()
+                    if path in producer_lineage
+                },
             )
         )
+        producer_lineage.update(dict.fromkeys(outputs.values(), lineage))
+        upstream = lineage
         payload = artifacts
     return PipelinePlan(
         workspace=str(config.workspace),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 
 from spyralflow import __version__
+from spyralflow.framework.config import canonical_json
 from spyralflow.framework.runs import RUN_WILDCARD_PATTERN
 from spyralflow.generator.plan import PhasePlan, PipelinePlan
 
@@ -109,6 +110,11 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
         files = ", ".join(_literal(path) for path in phase.parameter_files)
         inputs.append(f"parameter_files=[{files}],")
     outputs = [f"{key}={_literal(path)}," for key, path in phase.outputs.items()]
+    # The lineage makes any upstream change part of this job's params (generator.lineage).
+    lineage_params = [
+        f"lineage={_literal(phase.lineage)},",
+        f"input_lineage={_literal(canonical_json(phase.input_lineages))},",
+    ]
     incoming = " ".join(f"--incoming {key}={{input.{key}:q}}" for key in phase.inputs)
     produced = " ".join(f"--output {key}={{output.{key}:q}}" for key in phase.outputs)
     resources = phase.resources
@@ -116,7 +122,7 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
         f"rule {phase.rule_name}:",
         *_block("input", inputs),
         *_block("output", outputs),
-        *_block("params", _common_params(phase, plan)),
+        *_block("params", [*_common_params(phase, plan), *lineage_params]),
         *_block("log", [f"{_literal(f'{plan.workspace}/logs/{phase.name}/run_{{run}}.log')},"]),
         *_block(
             "benchmark",
@@ -131,6 +137,7 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
                 "spyralflow run-phase",
                 *_phase_arguments(plan),
                 "--run {wildcards.run}",
+                "--lineage {params.lineage} --input-lineage {params.input_lineage:q}",
                 incoming,
                 produced,
                 "> {log:q} 2>&1",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from spyralflow.framework.codehash import code_hash
 from spyralflow.framework.config import ConfigError, PipelineConfig, canonical_json
+from spyralflow.generator.lineage import combined_lineage
 from spyralflow.generator.simulation import SimulationPlan
 
 SUMMARY_FOLDER = "summary"
@@ -31,6 +32,8 @@ class SummaryPlan:
         The config's ``summary`` and ``simulation`` blocks as canonical JSON.
     code_hash : str
         Content hash of the summary code.
+    lineage : str
+        Combined lineage of the phases whose artifacts it reads: any upstream change reruns it.
     """
 
     truth: str
@@ -41,24 +44,43 @@ class SummaryPlan:
     settings_json: str
     simulation_json: str
     code_hash: str
+    lineage: str
 
     def output(self, name: str) -> str:
         return str(self.folder / name)
 
 
-def _pattern(artifacts: dict[str, dict[str, str]], key: str) -> str:
-    for patterns in artifacts.values():
+def _producer(artifacts: dict[str, dict[str, str]], key: str) -> str:
+    """The first phase writing artifact ``key`` (later phases pass it on), or ""."""
+    for phase, patterns in artifacts.items():
         if key in patterns:
-            return patterns[key]
+            return phase
     return ""
+
+
+def _pattern(artifacts: dict[str, dict[str, str]], key: str) -> str:
+    producer = _producer(artifacts, key)
+    return artifacts[producer][key] if producer else ""
 
 
 def plan_summary(
     config: PipelineConfig,
     artifacts: dict[str, dict[str, str]],
+    lineages: dict[str, str],
     simulation: SimulationPlan | None,
 ) -> SummaryPlan | None:
     """The summary rule's plan, or None when the config does not ask for it.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The validated config.
+    artifacts : dict
+        Phase name to its artifact patterns.
+    lineages : dict
+        Phase name to its lineage digest.
+    simulation : SimulationPlan or None
+        The simulation rule's plan, the source of truth when present.
 
     Raises
     ------
@@ -82,6 +104,7 @@ def plan_summary(
             f"config key 'summary': no phase writes the '{ESTIMATION_KEY}' artifact to compare "
             "with truth"
         )
+    readers = {_producer(artifacts, key) for key in (ESTIMATION_KEY, SOLVER_KEY, CLUSTER_KEY)}
     return SummaryPlan(
         truth=truth,
         estimation=estimation,
@@ -91,4 +114,5 @@ def plan_summary(
         settings_json=canonical_json(config.summary),
         simulation_json=canonical_json(config.simulation),
         code_hash=code_hash(SUMMARY_MODULE),
+        lineage=combined_lineage(lineages[phase] for phase in readers if phase),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,10 @@ class LoadPhase(PhaseLike):
     def run(self, payload, workspace_path, msg_queue, rng) -> PhaseResult:
         if payload.run_number == self.params.fail_on_run:
             raise RuntimeError(f"deliberate failure for run {payload.run_number}")
+        # Faults outside the parameters, so a test can fail or slow a job without a param edit.
+        if str(payload.run_number) == os.environ.get("TOY_FAIL_RUN"):
+            raise RuntimeError(f"deliberate failure for run {payload.run_number} (TOY_FAIL_RUN)")
+        time.sleep(float(os.environ.get("TOY_SLEEP_SECONDS", "0")))
         with h5py.File(payload.artifacts["trace"], "r") as handle:
             data = handle["data"][()]
         for _ in range(3):

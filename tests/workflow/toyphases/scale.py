@@ -23,6 +23,8 @@ from toyphases.common import SCALED_SCHEMA, VALUES_SCHEMA, write_array
 class ScaleParameters:
     factor: float = 2.0
     table_size: int = 8
+    # A parameter file (like a gas or particle-ID file): its number multiplies the values.
+    weight_file: str | None = None
 
 
 class ScalePhase(PhaseLike):
@@ -49,7 +51,8 @@ class ScalePhase(PhaseLike):
         return PhaseResult({"scaled": path}, True, payload.run_number)
 
     def run(self, payload, workspace_path, msg_queue, rng) -> PhaseResult:
-        table = np.load(self._table_path(workspace_path), mmap_mode="r")
+        weight = float(Path(self.params.weight_file).read_text()) if self.params.weight_file else 1
+        table = np.load(self._table_path(workspace_path), mmap_mode="r") * weight
         with h5py.File(payload.artifacts["values"], "r") as handle:
             data = handle["data"][()]
         result = self.construct_artifact(payload, workspace_path)
