@@ -133,11 +133,18 @@ def _print_rules(arguments: argparse.Namespace) -> None:
 def _explain_changes(arguments: argparse.Namespace) -> None:
     from spyralflow.framework.config import load_config
     from spyralflow.generator.plan import build_plan
-    from spyralflow.generator.why import METADATA_FOLDER, explain, phase_reasons, read_records
+    from spyralflow.generator.why import (
+        METADATA_FOLDER,
+        explain,
+        pipeline_steps,
+        read_records,
+        step_reasons,
+    )
 
-    plan = build_plan(load_config(arguments.configfile, arguments.schema))
+    config = load_config(arguments.configfile, arguments.schema)
+    steps = pipeline_steps(config, build_plan(config))
     records = read_records(arguments.metadata or METADATA_FOLDER)
-    sys.stdout.write(explain(phase_reasons(plan, records, Path.cwd())))
+    sys.stdout.write(explain(step_reasons(steps, records, Path.cwd())))
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:

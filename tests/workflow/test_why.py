@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from workflow_runner import HERE, REPOSITORY, ToyWorkflow, toy_config
+from workflow_runner import HERE, ToyWorkflow, run_why, toy_config
 
 from spyralflow.generator.why import parameter_changes
 
@@ -17,21 +15,8 @@ from spyralflow.generator.why import parameter_changes
 WORKSPACE = "workspace_" + "w" * 200
 
 
-def _why(workflow: ToyWorkflow, *arguments: str) -> subprocess.CompletedProcess:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(workflow.code), str(HERE / "spyral_api"), environment.get("PYTHONPATH", "")]
-    )
-    schema = REPOSITORY / "workflow" / "schemas" / "config.schema.yaml"
-    command = [sys.executable, "-m", "spyralflow.cli", "why", "--configfile", "config.yaml"]
-    return subprocess.run(
-        [*command, "--schema", str(schema), *arguments],
-        capture_output=True,
-        text=True,
-        cwd=workflow.root,
-        env=environment,
-        check=False,
-    )
+def _why(workflow: ToyWorkflow) -> subprocess.CompletedProcess:
+    return run_why(workflow.root, python_path=[workflow.code, HERE / "spyral_api"])
 
 
 @pytest.mark.slow
