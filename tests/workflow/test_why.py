@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 from workflow_runner import HERE, ToyWorkflow, run_why, toy_config
 
-from spyralflow.generator.why import parameter_changes
+from spyralflow.generator.why import Record, parameter_changes, read_records
 
 # Long enough that Snakemake splits the record names into '@' folders (255-byte file names).
 WORKSPACE = "workspace_" + "w" * 200
@@ -64,3 +66,16 @@ def test_parameter_changes_name_nested_added_and_removed_keys() -> None:
         'cluster_params.old "x" -> (absent)',
     ]
     assert parameter_changes(before, before) == []
+
+
+def test_unreadable_records_are_counted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "metadata"
+    folder.mkdir()
+    good = base64.urlsafe_b64encode(b"ws/Load/run_0001.h5").decode()
+    (folder / good).write_text(json.dumps({"rule": "Load", "shellcmd": "x", "params": ["1"]}))
+    (folder / "bm90LWpzb24=").write_text('{"rule": "Lo')  # being written
+    assert read_records(folder) == [Record("ws/Load/run_0001.h5", "Load", "x", ("1",))]
+    assert "skipped 1 unreadable metadata records" in caplog.text
+    assert "bm90LWpzb24=" in caplog.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from spyralflow.framework.config import PipelineConfig
     from spyralflow.generator.plan import PipelinePlan
 
+LOGGER = logging.getLogger(__name__)
 METADATA_FOLDER = Path(".snakemake") / "metadata"
 ABSENT = "(absent)"
 # The rules of workflow/rules/simulation.smk and summary.smk.
@@ -104,17 +106,28 @@ def read_records(metadata_folder: Path) -> list[Record]:
             "after a first run (the --persistence-backend db records are not read)"
         )
     records = []
+    unreadable = []
     for path in sorted(folder.rglob("*")):
-        if path.is_dir() or path.name.startswith("@"):
+        if path.is_dir():
             continue
         try:
             content = json.loads(path.read_text())
             output = _decode_name(path.relative_to(folder))
         except (OSError, ValueError):
-            continue  # a record being written by a running snakemake; Snakemake skips it too
+            unreadable.append(path.name)
+            continue
         if content.get("rule") and content.get("shellcmd"):
             params = tuple(content.get("params") or ())
             records.append(Record(output, content["rule"], content["shellcmd"], params))
+    if unreadable:
+        # Snakemake ignores these too: records being written by a running snakemake.
+        LOGGER.warning(
+            "skipped %d unreadable metadata records in %s (first: %s); their outputs are "
+            "not explained",
+            len(unreadable),
+            folder,
+            unreadable[0],
+        )
     return records
 
 
