@@ -135,4 +135,4 @@ def test_why_names_the_simulation_phase_and_summary_changes(analysed: Path) -> N
         f"{phase}: no change of its own; reruns after simulation, Cluster"
         for phase in ("Estimation", "InterpSolver")
     ]
-    assert lines[5].startswith(f"summary: simulation.{change} (1 of ")
+    assert lines[5].startswith(f"summary: simulation.{change} (")
