@@ -78,6 +78,26 @@ def run_snakemake(
     return SnakemakeRun(completed.returncode, completed.stdout + completed.stderr)
 
 
+def run_why(
+    workdir: Path, configfile: str = "config.yaml", python_path: list[Path] = ()
+) -> subprocess.CompletedProcess:
+    """Run ``spyralflow why`` in ``workdir`` on its config and Snakemake records."""
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(path) for path in python_path] + [environment.get("PYTHONPATH", "")]
+    )
+    schema = REPOSITORY / "workflow" / "schemas" / "config.schema.yaml"
+    command = [sys.executable, "-m", "spyralflow.cli", "why", "--configfile", configfile]
+    return subprocess.run(
+        [*command, "--schema", str(schema)],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=environment,
+        check=False,
+    )
+
+
 TOY_FOLDER = REPOSITORY / "tests" / "workflow"
 HERE = TOY_FOLDER
 RUNS = (1, 2, 3)

@@ -1,12 +1,6 @@
-"""The ``spyralflow`` command: what the generated Snakemake rules call, and user helpers.
+"""The ``spyralflow`` command: user helpers, and the job commands the workflow's rules call.
 
-Subcommands:
-  run-phase      run one phase on one run (called by the per-run rules)
-  create-assets  build one phase's one-time assets (called by the asset rules)
-  rules          print the Snakemake rules the current config gives
-  simulate       simulate one run with attpc_engine (called by the simulation rule)
-  summary        compare reconstruction with simulation truth (called by the summary rule)
-
+User commands come first in ``--help``; the job-side ones say that the workflow calls them.
 Heavy imports happen inside the subcommands, so ``spyralflow --help`` stays fast.
 """
 
@@ -23,6 +17,21 @@ from pathlib import Path
 from spyralflow import __version__
 
 EXIT_FAILURE = 1
+DESCRIPTION = """\
+spyralflow: the AT-TPC analysis pipeline (Spyral's phases) as a Snakemake workflow.
+
+Run the pipeline with snakemake, from the folder holding config/config.yaml:
+  snakemake --cores 2        run what is missing or out of date
+  snakemake -n               list the jobs that would run
+  spyralflow why             which phase parameters or code changed since the last run
+
+The job commands below are what the workflow's rules call; you do not need them by hand.
+"""
+JOB_SIDE = "(called by the workflow) "
+# Subcommands of other modules, in the order --help lists them: user commands (rules, why,
+# then these) before the job-side commands.
+USER_COMMAND_MODULES: tuple[str, ...] = ()
+JOB_COMMAND_MODULES = ("spyralflow.simulation.cli", "spyralflow.summary.cli")
 
 
 def _key_value(text: str) -> tuple[str, Path]:
@@ -36,10 +45,17 @@ def _add_phase_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase-class", required=True, help="dotted path of the phase class")
     parser.add_argument("--parameters", required=True, help="phase parameters as JSON")
     parser.add_argument("--code-hash", default="", help="content hash of the phase's code")
-    parser.add_argument("--workspace", required=True, type=Path)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--threads", type=int, default=None, help="threads the job may use (the rule's threads:)"
+        "--workspace", required=True, type=Path, help="the config's workspace folder"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the config's global seed (each run and phase gets its own stream from it)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads the job may use (the rule's threads)"
     )
 
 
@@ -116,8 +132,72 @@ def _print_rules(arguments: argparse.Namespace) -> None:
     sys.stdout.write(render_rules(arguments.configfile, arguments.schema))
 
 
-def _register_core(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run-phase", help="run one phase on one run")
+def _explain_changes(arguments: argparse.Namespace) -> None:
+    from spyralflow.framework.config import load_config
+    from spyralflow.generator.plan import build_plan
+    from spyralflow.generator.why import (
+        METADATA_FOLDER,
+        explain,
+        pipeline_steps,
+        read_records,
+        step_reasons,
+    )
+
+    config = load_config(arguments.configfile, arguments.schema)
+    steps = pipeline_steps(config, build_plan(config))
+    records = read_records(arguments.metadata or METADATA_FOLDER)
+    sys.stdout.write(explain(step_reasons(steps, records, Path.cwd())))
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--configfile",
+        type=Path,
+        default=Path("config/config.yaml"),
+        help="the pipeline config (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=Path("workflow/schemas/config.schema.yaml"),
+        help="the config schema shipped with the workflow (default: %(default)s)",
+    )
+
+
+def _register_user_commands(subparsers: argparse._SubParsersAction) -> None:
+    rules = subparsers.add_parser(
+        "rules",
+        help="print the Snakemake rules the config gives",
+        description="Print the Snakemake rules that the config generates (what the Snakefile "
+        "includes), one per phase and one per one-time asset.",
+    )
+    _add_config_arguments(rules)
+    rules.set_defaults(handler=_print_rules)
+
+    why = subparsers.add_parser(
+        "why",
+        help="which parameters, code or seed changed since each phase last ran",
+        description="For each phase, which parameter keys, code hash or seed differ between "
+        "the config now and the jobs that made the existing outputs (from Snakemake's "
+        "metadata records), e.g. 'Cluster: cluster_params.min_cloud_size 50 -> 60'. Run it "
+        "where you run snakemake.",
+    )
+    _add_config_arguments(why)
+    why.add_argument(
+        "--metadata",
+        type=Path,
+        default=None,
+        help="Snakemake's metadata records (default: .snakemake/metadata)",
+    )
+    why.set_defaults(handler=_explain_changes)
+
+
+def _register_job_commands(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run-phase",
+        help=JOB_SIDE + "run one phase on one run",
+        description="Run one phase on one run: what each per-run rule's job does.",
+    )
     _add_phase_arguments(run)
     run.add_argument("--run", required=True, help="run number (e.g. 0003)")
     run.add_argument("--lineage", default="", help="this phase's lineage digest (provenance)")
@@ -144,7 +224,11 @@ def _register_core(subparsers: argparse._SubParsersAction) -> None:
     )
     run.set_defaults(handler=_run_phase)
 
-    assets = subparsers.add_parser("create-assets", help="build one phase's one-time assets")
+    assets = subparsers.add_parser(
+        "create-assets",
+        help=JOB_SIDE + "build one phase's one-time assets",
+        description="Build one phase's one-time assets: what each asset rule's job does.",
+    )
     _add_phase_arguments(assets)
     assets.add_argument(
         "--manifest",
@@ -154,18 +238,15 @@ def _register_core(subparsers: argparse._SubParsersAction) -> None:
     )
     assets.set_defaults(handler=_create_assets)
 
-    rules = subparsers.add_parser("rules", help="print the Snakemake rules the config gives")
-    rules.add_argument("--configfile", type=Path, default=Path("config/config.yaml"))
-    rules.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
-    rules.set_defaults(handler=_print_rules)
 
-
-def _optional_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
+def _optional_registrars(
+    module_names: Sequence[str],
+) -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands of other rooms (simulation, summary), registered if their module exists."""
     import importlib
 
     registrars = []
-    for module_name in ("spyralflow.simulation.cli", "spyralflow.summary.cli"):
+    for module_name in module_names:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
@@ -178,12 +259,19 @@ def _optional_registrars() -> list[Callable[[argparse._SubParsersAction], None]]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="spyralflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="spyralflow",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"spyralflow {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    _register_core(subparsers)
-    for register in _optional_registrars():
+    subparsers = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND"
+    )
+    _register_user_commands(subparsers)
+    for register in _optional_registrars(USER_COMMAND_MODULES):
+        register(subparsers)
+    _register_job_commands(subparsers)
+    for register in _optional_registrars(JOB_COMMAND_MODULES):
         register(subparsers)
     return parser
 

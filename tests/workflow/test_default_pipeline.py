@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from workflow_runner import REPOSITORY, run_snakemake
+from workflow_runner import REPOSITORY, run_snakemake, run_why
 
 from spyralflow.framework.provenance import read_provenance
 from spyralflow.phases.schemas import ESTIMATION_COLUMNS, INTERP_SOLVER_COLUMNS
@@ -112,3 +112,27 @@ def test_report_shows_the_summary_plots(analysed: Path) -> None:
     names = zipfile.ZipFile(analysed / "report.zip").namelist()
     for plot in ("pid.png", "kinematics.png", "residuals.png"):
         assert any(name.endswith(plot) for name in names), names
+
+
+def test_why_names_the_simulation_phase_and_summary_changes(analysed: Path) -> None:
+    fresh = run_why(analysed)
+    assert fresh.returncode == 0, fresh.stderr
+    steps = ["simulation", "Pointcloud", "Cluster", "Estimation", "InterpSolver", "summary"]
+    assert [line.split(":")[0] for line in fresh.stdout.splitlines()] == steps
+    assert all(": no change (" in line for line in fresh.stdout.splitlines()), fresh.stdout
+    config = yaml.safe_load((analysed / "config.yaml").read_text())
+    config["simulation"]["events_per_run"] = EVENTS_PER_RUN + 10
+    config["phases"][1]["parameters"]["cluster_params"]["min_cloud_size"] = 60
+    (analysed / "edited.yaml").write_text(yaml.safe_dump(config))
+    edited = run_why(analysed, "edited.yaml")
+    assert edited.returncode == 0, edited.stderr
+    lines = edited.stdout.splitlines()
+    change = f"events_per_run {EVENTS_PER_RUN} -> {EVENTS_PER_RUN + 10}"
+    assert lines[0].startswith(f"simulation: {change} (")
+    assert lines[1] == "Pointcloud: no change of its own; reruns after simulation"
+    assert lines[2].startswith("Cluster: cluster_params.min_cloud_size 50 -> 60 (")
+    assert lines[3:5] == [
+        f"{phase}: no change of its own; reruns after simulation, Cluster"
+        for phase in ("Estimation", "InterpSolver")
+    ]
+    assert lines[5].startswith(f"summary: simulation.{change} (")

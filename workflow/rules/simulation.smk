@@ -7,22 +7,22 @@ if PIPELINE.simulation is not None:
             traces=PIPELINE.simulation.traces,
             pointcloud=PIPELINE.simulation.pointcloud,
             truth=PIPELINE.simulation.truth,
-        params:
-            settings=PIPELINE.simulation.settings_json,
-            code_hash=PIPELINE.simulation.code_hash,
-            seed=PIPELINE.config.seed,
         log:
             f"{PIPELINE.config.workspace}/logs/simulate/run_{{run}}.log",
         benchmark:
-            f"{PIPELINE.config.workspace}/benchmarks/simulate/run_{{run}}.tsv",
+            f"{PIPELINE.config.workspace}/benchmarks/simulate/run_{{run}}.tsv"
         group:
             "run"
+        conda:
+            "../envs/spyralflow.yaml"
         threads: 1
         resources:
             mem_mb=2000,
             runtime=60,
-        conda:
-            "../envs/spyralflow.yaml"
+        params:
+            settings=PIPELINE.simulation.settings_json,
+            code_hash=PIPELINE.simulation.code_hash,
+            seed=PIPELINE.config.seed,
         shell:
             "spyralflow simulate --settings {params.settings:q} --seed {params.seed} "
             "--run {wildcards.run} --traces {output.traces:q} "

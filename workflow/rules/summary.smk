@@ -30,21 +30,21 @@ if PIPELINE.summary is not None:
                 caption="../report/residuals.rst",
                 category="Summary",
             ),
+        log:
+            SUMMARY.output("summary.log"),
+        benchmark:
+            SUMMARY.output("summary-benchmark.tsv")
+        conda:
+            "../envs/spyralflow.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
         params:
             settings=SUMMARY.settings_json,
             simulation=SUMMARY.simulation_json,
             code_hash=SUMMARY.code_hash,
             lineage=SUMMARY.lineage,
-        log:
-            SUMMARY.output("summary.log"),
-        benchmark:
-            SUMMARY.output("summary-benchmark.tsv"),
-        threads: 1
-        resources:
-            mem_mb=4000,
-            runtime=30,
-        conda:
-            "../envs/spyralflow.yaml"
         shell:
             "spyralflow summary --settings {params.settings:q} "
             "--simulation-settings {params.simulation:q} --truth {input.truth:q} "

@@ -3,6 +3,8 @@
 The text is both what Snakemake includes and what ``spyralflow rules`` prints: one source of
 truth, readable and lintable. Each rule is a literal block, so there is no loop-closure pitfall.
 Jobs run the console script through ``shell:``; never ``run:``, which costs seconds per job.
+Directives come in snakefmt's default order and strings in black's quotes, so the text passes
+``snakefmt --check`` as it is (tests/workflow/test_snakefmt.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ HEADER = """\
 
 
 def _literal(value: object) -> str:
-    return repr(value)
+    """Python source for a value, with the string quotes black and snakefmt would choose.
+
+    Double quotes unless they need more backslash escapes than ``repr``'s single quotes (a
+    JSON string keeps its single quotes), as in black's ``normalize_string_quotes``.
+    """
+    text = repr(value)
+    if not isinstance(value, str) or text.startswith('"'):
+        return text
+    body = text[1:-1]
+    double = body.replace("\\'", "'").replace('"', '\\"')
+    return f'"{double}"' if double.count("\\") <= body.count("\\") else text
 
 
 def _block(name: str, lines: list[str]) -> list[str]:
@@ -86,11 +98,11 @@ def render_asset_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
             else []
         ),
         *_block("output", [f"{_literal(phase.asset_manifest)},"]),
-        *_block("params", _common_params(phase, plan)),
         *_block("log", [f"{_literal(logs + '.log')},"]),
-        *_block("benchmark", [f"{_literal(logs.replace('/logs/', '/benchmarks/') + '.tsv')},"]),
-        *_resources(resources.threads, resources.mem_mb, resources.runtime),
+        *_block("benchmark", [_literal(logs.replace("/logs/", "/benchmarks/") + ".tsv")]),
         *_environment(plan),
+        *_resources(resources.threads, resources.mem_mb, resources.runtime),
+        *_block("params", _common_params(phase, plan)),
         *_shell(
             [
                 "spyralflow create-assets",
@@ -107,8 +119,12 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
     inputs = [f"{key}={_literal(path)}," for key, path in phase.inputs.items()]
     inputs.append(f"assets=ancient({_literal(phase.asset_manifest)}),")
     if phase.parameter_files:
-        files = ", ".join(_literal(path) for path in phase.parameter_files)
-        inputs.append(f"parameter_files=[{files}],")
+        # One file a line with a trailing comma: the layout black keeps, however long the paths.
+        inputs += [
+            "parameter_files=[",
+            *(f"{INDENT}{_literal(path)}," for path in phase.parameter_files),
+            "],",
+        ]
     outputs = [f"{key}={_literal(path)}," for key, path in phase.outputs.items()]
     # The lineage makes any upstream change part of this job's params (generator.lineage).
     lineage_params = [
@@ -122,16 +138,15 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
         f"rule {phase.rule_name}:",
         *_block("input", inputs),
         *_block("output", outputs),
-        *_block("params", [*_common_params(phase, plan), *lineage_params]),
         *_block("log", [f"{_literal(f'{plan.workspace}/logs/{phase.name}/run_{{run}}.log')},"]),
         *_block(
-            "benchmark",
-            [f"{_literal(f'{plan.workspace}/benchmarks/{phase.name}/run_{{run}}.tsv')},"],
+            "benchmark", [_literal(f"{plan.workspace}/benchmarks/{phase.name}/run_{{run}}.tsv")]
         ),
         f"{INDENT}group:",
         f"{INDENT * 2}{_literal(RUN_GROUP)}",
-        *_resources(resources.threads, resources.mem_mb, resources.runtime),
         *_environment(plan),
+        *_resources(resources.threads, resources.mem_mb, resources.runtime),
+        *_block("params", [*_common_params(phase, plan), *lineage_params]),
         *_shell(
             [
                 "spyralflow run-phase",

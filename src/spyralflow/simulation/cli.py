@@ -42,9 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` subcommand."""
     parser = subparsers.add_parser(
         "simulate",
-        help="simulate one run with attpc_engine (traces, engine point clouds, truth)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="(called by the workflow) simulate one run with attpc_engine",
+        description="Simulate one run with attpc_engine: raw GET traces, the engine's point "
+        "clouds and the truth table (what the simulation rule's job does).",
     )
     parser.add_argument(
         "--settings",

@@ -76,9 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``summary`` subcommand."""
     parser = subparsers.add_parser(
         "summary",
-        help="compare reconstruction with simulation truth (table and plots)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="(called by the workflow) compare reconstruction with simulation truth",
+        description="Compare the reconstruction of all runs with the simulation truth: a "
+        "summary table and plots (what the summary rule's job does).",
     )
     parser.add_argument(
         "--settings", default="{}", help="the config's summary block as JSON (defaults if absent)"
