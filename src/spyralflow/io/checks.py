@@ -225,6 +225,15 @@ def numeric_problem(dtype: np.dtype) -> str | None:
     return None
 
 
-def finite_rows(table: np.ndarray) -> np.ndarray:
-    """Boolean mask of the rows of a 2-D float table whose every value is finite."""
-    return np.isfinite(table).all(axis=1)
+COORDINATE_LIMIT_MM = 1.0e6
+"""A point more than a kilometre from the detector centre is damage, not physics; such values
+(1e292 from a flipped exponent) overflow the clustering's distances."""
+UNUSABLE_POINTS = "points with a NaN, infinite or beyond-1-km value, dropped"
+
+
+def usable_points(table: np.ndarray) -> np.ndarray:
+    """Boolean mask of the points (rows; x, y, z first, in mm) that are finite and in reach."""
+    finite = np.isfinite(table).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        near = (np.abs(table[:, :3]) <= COORDINATE_LIMIT_MM).all(axis=1)
+    return finite & near

@@ -24,12 +24,13 @@ import numpy as np
 from spyralflow.framework.provenance import Provenance
 from spyralflow.io.checks import (
     INPUT_REPORT_KEY,
+    UNUSABLE_POINTS,
     InputReport,
     attribute_problem,
     event_number,
-    finite_rows,
     numbered_members,
     select_events,
+    usable_points,
 )
 from spyralflow.io.hdf5 import (
     ArtifactFormatError,
@@ -63,7 +64,6 @@ _MISSING_ATTRIBUTE = {
 
 _EVENT_NAME = re.compile(r"event_(\d+)")
 _CLUSTER_NAME = re.compile(r"cluster_(\d+)")
-NON_FINITE_POINTS = "cluster points with a NaN or infinite value, dropped"
 
 
 class Direction(IntEnum):
@@ -210,7 +210,8 @@ def iter_cluster_events(path: Path, report: InputReport | None = None) -> Iterat
 
     Only the events present are visited. Missing events, events outside the range and missing
     ``cluster_<K>`` groups are skipped, as Spyral does, and counted in ``report``; cluster points
-    with a NaN or infinite value are dropped and counted. Memory holds one event at a time.
+    with a NaN, infinite or beyond-1-km value are dropped and
+    counted. Memory holds one event at a time.
 
     Raises
     ------
@@ -281,8 +282,8 @@ def _read_cluster(
     data = read_numeric(dataset, path, event)
     if data.ndim != 2 or data.shape[1] != len(CLUSTER_COLUMNS):
         raise ArtifactFormatError(f"{path}: {item}/cloud has shape {data.shape}, expected (n, 5)")
-    finite = finite_rows(data)
+    finite = usable_points(data)
     if not finite.all():
-        report.count(NON_FINITE_POINTS, int((~finite).sum()), item)
+        report.count(UNUSABLE_POINTS, int((~finite).sum()), item)
         data = data[finite]
     return ClusterRecord(index, label, direction, data)

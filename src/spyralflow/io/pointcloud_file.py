@@ -21,11 +21,12 @@ import numpy as np
 from spyralflow.framework.provenance import Provenance
 from spyralflow.io.checks import (
     INPUT_REPORT_KEY,
+    UNUSABLE_POINTS,
     InputReport,
     attribute_problem,
-    finite_rows,
     numbered_members,
     select_events,
+    usable_points,
 )
 from spyralflow.io.hdf5 import (
     ArtifactFormatError,
@@ -42,7 +43,6 @@ CLOUD_GROUP = "cloud"
 CLOUD_COLUMNS = ("x", "y", "z", "amplitude", "integral", "pad", "time", "scale")
 IC_ATTRIBUTES = ("ic_amplitude", "ic_integral", "ic_centroid", "ic_multiplicity")
 _CLOUD_NAME = re.compile(r"cloud_(\d+)")
-NON_FINITE_POINTS = "points with a NaN or infinite value, dropped"
 
 
 @dataclass
@@ -175,7 +175,8 @@ def iter_pointclouds(
 
     Only the clouds present are visited (a range of 10**12 events costs nothing). Missing events
     are skipped, as Spyral does, and counted in ``report`` with the events outside the range;
-    points with a NaN or infinite value are dropped and counted. Memory holds one event at a time.
+    points with a NaN, infinite or beyond-1-km value are dropped and
+    counted. Memory holds one event at a time.
 
     Raises
     ------
@@ -205,10 +206,10 @@ def iter_pointclouds(
                 raise ArtifactFormatError(
                     f"{path}: event {event}, dataset {dataset.name}: {problem}"
                 )
-            finite = finite_rows(cloud)
+            finite = usable_points(cloud)
             if not finite.all():
                 report.count(
-                    NON_FINITE_POINTS,
+                    UNUSABLE_POINTS,
                     int((~finite).sum()),
                     f"event {event}, dataset {dataset.name}",
                 )
