@@ -91,6 +91,8 @@ def open_trace_reader(path: Path, run_number: int) -> TraceReader:
     try:
         try:
             layout = detect_layout(handle, path, run_number)
+        except TraceFormatError:
+            raise
         except H5PY_DAMAGE as error:
             raise TraceFormatError(
                 f"trace file {path} (run {run_number}): its top level cannot be read: "
