@@ -36,6 +36,7 @@ from spyralflow.io.hdf5 import (
     ArtifactFormatError,
     atomic_hdf5,
     group_range,
+    open_artifact,
     ranged_group,
     read_attributes,
     read_numeric,
@@ -194,15 +195,8 @@ def cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
 
 def read_cluster_range(path: Path) -> tuple[int, int]:
     """The checked ``(min_event, max_event)`` attributes of a cluster file."""
-    with _open(path) as handle:
+    with open_artifact(path) as handle:
         return group_range(cluster_group(handle, Path(path)), Path(path))
-
-
-def _open(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as error:
-        raise ArtifactFormatError(f"{path}: cannot be opened as HDF5: {error}") from error
 
 
 def iter_cluster_events(path: Path, report: InputReport | None = None) -> Iterator[ClusterEvent]:
@@ -222,7 +216,7 @@ def iter_cluster_events(path: Path, report: InputReport | None = None) -> Iterat
     """
     path = Path(path)
     report = report if report is not None else InputReport(str(path))
-    with _open(path) as handle:
+    with open_artifact(path) as handle:
         group = cluster_group(handle, path)
         first, last = group_range(group, path)
         selection = select_events(first, last, numbered_members(group, _EVENT_NAME))

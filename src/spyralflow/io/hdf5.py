@@ -18,6 +18,14 @@ class ArtifactFormatError(ValueError):
     """A file does not have the layout its phase expects; the message names file and item."""
 
 
+def open_artifact(path: Path) -> h5py.File:
+    """An artifact open for reading; a file that is not HDF5 is an ``ArtifactFormatError``."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ArtifactFormatError(f"{path}: cannot be opened as HDF5: {error}") from error
+
+
 def ranged_group(handle: h5py.File, path: Path, name: str, kind: str) -> h5py.Group:
     """The top group ``name`` of a Spyral artifact, with its ``min_event``/``max_event``.
 

@@ -32,6 +32,7 @@ from spyralflow.io.hdf5 import (
     ArtifactFormatError,
     atomic_hdf5,
     group_range,
+    open_artifact,
     ranged_group,
     read_attributes,
     read_numeric,
@@ -153,15 +154,8 @@ def read_event_range(path: Path) -> tuple[int, int]:
     ArtifactFormatError
         If the file is not a point-cloud file or its range is damaged.
     """
-    with _open(path) as handle:
+    with open_artifact(path) as handle:
         return group_range(_cloud_group(handle, Path(path)), Path(path))
-
-
-def _open(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as error:
-        raise ArtifactFormatError(f"{path}: cannot be opened as HDF5: {error}") from error
 
 
 def _cloud_group(handle: h5py.File, path: Path) -> h5py.Group:
@@ -186,7 +180,7 @@ def iter_pointclouds(
     """
     path = Path(path)
     report = report if report is not None else InputReport(str(path))
-    with _open(path) as handle:
+    with open_artifact(path) as handle:
         group = _cloud_group(handle, path)
         first, last = group_range(group, path)
         selection = select_events(first, last, numbered_members(group, _CLOUD_NAME))
