@@ -255,15 +255,14 @@ def test_bad_parameters_and_files_are_named(tmp_path):
         SolverParameters(interp_ke_bins=1)
     with pytest.raises(SolverParameterError, match="beam_sigma"):
         SolverParameters(beam_sigma=0.0)
+    # The files are read when the phase is built (at plan time), naming the parameter.
     parameters = small_parameters(tmp_path, particle_id_filename=tmp_path / "missing.json")
-    phase = InterpSolverPhase(parameters, DetectorParameters())
-    with pytest.raises(TargetFileError, match=r"missing\.json"):
-        phase.construct_artifact(PhaseResult(run_number=1), tmp_path)
+    with pytest.raises(TargetFileError, match=r"particle_id_filename.*missing\.json"):
+        InterpSolverPhase(parameters, DetectorParameters())
     solid = tmp_path / "solid.json"
     solid.write_text(json.dumps({"compound": [[6, 12, 1]], "thickness(ug/cm^2)": 50.0}))
-    phase = InterpSolverPhase(small_parameters(tmp_path, gas_data_path=solid), DetectorParameters())
-    with pytest.raises(TargetFileError, match="solid"):
-        phase.create_assets(tmp_path / "workspace")
+    with pytest.raises(TargetFileError, match=r"solver_params\.gas_data_path.*solid"):
+        InterpSolverPhase(small_parameters(tmp_path, gas_data_path=solid), DetectorParameters())
 
 
 def test_build_threads_follow_the_job(monkeypatch):

@@ -106,11 +106,13 @@ def test_merger_2_0_accepts_both_silicon_names(tmp_path, prefix):
         np.testing.assert_array_equal(reader.read_event(0).get_pads, events[0]["get_pads"])
 
 
-def test_events_missing_inside_the_range_read_as_none(tmp_path):
+def test_events_missing_inside_the_range_read_as_none_and_are_counted(tmp_path):
     events = {0: {"get_pads": get_matrix({1: [(100, 90.0)]})}, 2: three_events()[5]}
     path = write_trace_file(tmp_path / "run_0001.h5", TraceLayout.MERGER_1_0, events)
     with open_trace_reader(path, 1) as reader:
-        assert list(reader.event_numbers()) == [0, 1, 2]
+        assert list(reader.event_numbers()) == [0, 2]
+        assert reader.selection.absent == 1
+        assert reader.report.to_dict() == {"events of the declared range without data": 1}
         assert reader.read_event(1) is None
         assert reader.read_event(2) is not None
 

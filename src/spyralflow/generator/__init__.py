@@ -121,13 +121,32 @@ def _cache_key(config: PipelineConfig, conda_env: str, entry_identity: str) -> s
 
 
 def _runs(config: PipelineConfig, entry_inputs: dict[str, str]) -> list[str]:
+    """The runs to process.
+
+    Raises
+    ------
+    ConfigError
+        If ``input_folder`` does not exist or holds no run of the range (without simulation).
+    """
     if config.simulation_enabled:
         numbers = planned_runs(config.first_run, config.last_run, config.skip_runs)
     else:
         extension = Path(next(iter(entry_inputs.values()))).suffix
+        folder = Path(config.input_folder)
+        if not folder.is_dir():
+            raise ConfigError(
+                f"config key 'input_folder': {folder.resolve()} is not an existing folder; point "
+                "it at the folder of the run_NNNN files"
+            )
         numbers = discover_runs(
-            config.input_folder, extension, config.first_run, config.last_run, config.skip_runs
+            folder, extension, config.first_run, config.last_run, config.skip_runs
         )
+        if not numbers:
+            raise ConfigError(
+                f"config keys 'input_folder'/'runs': no non-empty run_NNNN{extension} file for "
+                f"runs {config.first_run} .. {config.last_run} (skipping "
+                f"{sorted(config.skip_runs) or 'none'}) in {folder.resolve()}"
+            )
     return [run_label(number) for number in numbers]
 
 

@@ -11,6 +11,7 @@ with attributes ``nclusters``, ``orig_run``, ``orig_event``, ``ic_amplitude``, `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -21,7 +22,25 @@ import h5py
 import numpy as np
 
 from spyralflow.framework.provenance import Provenance
-from spyralflow.io.hdf5 import ArtifactFormatError, atomic_hdf5, ranged_group
+from spyralflow.io.checks import (
+    INPUT_REPORT_KEY,
+    UNUSABLE_POINTS,
+    InputReport,
+    attribute_problem,
+    event_number,
+    numbered_members,
+    select_events,
+    usable_points,
+)
+from spyralflow.io.hdf5 import (
+    ArtifactFormatError,
+    atomic_hdf5,
+    group_range,
+    open_artifact,
+    ranged_group,
+    read_attributes,
+    read_numeric,
+)
 
 CLUSTER_GROUP = "cluster"
 CLUSTER_COLUMNS = ("x", "y", "z", "integral", "scale")
@@ -42,6 +61,10 @@ _MISSING_ATTRIBUTE = {
     "ic_integral": -1.0,
     "ic_multiplicity": -1.0,
 }
+
+
+_EVENT_NAME = re.compile(r"event_(\d+)")
+_CLUSTER_NAME = re.compile(r"cluster_(\d+)")
 
 
 class Direction(IntEnum):
@@ -96,13 +119,24 @@ class ClusterWriter:
         Stored as a root attribute.
     min_event, max_event : int
         The event range of the source point-cloud file.
+    report : InputReport, optional
+        What was skipped reading the source; stored on close as the ``cluster`` attribute
+        ``spyralflow_input_report`` (JSON).
     """
 
-    def __init__(self, path: Path, provenance: Provenance, min_event: int, max_event: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        provenance: Provenance,
+        min_event: int,
+        max_event: int,
+        report: InputReport | None = None,
+    ) -> None:
         self.path = Path(path)
         self.provenance = provenance
         self.min_event = min_event
         self.max_event = max_event
+        self.report = report
         self._opened = atomic_hdf5(self.path, self.provenance)
         self._file: h5py.File | None = None
         self._group: h5py.Group | None = None
@@ -146,8 +180,12 @@ class ClusterWriter:
             )
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-        assert self._file is not None
-        self._opened.__exit__(exc_type, exc, traceback)
+        assert self._file is not None and self._group is not None
+        try:
+            if self.report is not None:
+                self._group.attrs[INPUT_REPORT_KEY] = self.report.to_json()
+        finally:
+            self._opened.__exit__(exc_type, exc, traceback)
 
 
 def cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
@@ -156,59 +194,90 @@ def cluster_group(handle: h5py.File, path: Path) -> h5py.Group:
 
 
 def read_cluster_range(path: Path) -> tuple[int, int]:
-    """The ``(min_event, max_event)`` attributes of a cluster file."""
-    with h5py.File(path, "r") as handle:
-        group = cluster_group(handle, Path(path))
-        return int(group.attrs["min_event"]), int(group.attrs["max_event"])
+    """The checked ``(min_event, max_event)`` attributes of a cluster file."""
+    with open_artifact(path) as handle:
+        return group_range(cluster_group(handle, Path(path)), Path(path))
 
 
-def iter_cluster_events(path: Path) -> Iterator[ClusterEvent]:
+def iter_cluster_events(path: Path, report: InputReport | None = None) -> Iterator[ClusterEvent]:
     """Yield the events of a cluster file from ``min_event`` to ``max_event`` inclusive.
 
-    Missing events and missing ``cluster_<K>`` groups are skipped, as Spyral does. Memory holds
-    one event at a time.
+    Only the events present are visited. Missing events, events outside the range and missing
+    ``cluster_<K>`` groups are skipped, as Spyral does, and counted in ``report``; cluster points
+    with a NaN, infinite or beyond-1-km value are dropped and
+    counted. Memory holds one event at a time.
 
     Raises
     ------
     ArtifactFormatError
-        If the file lacks the ``cluster`` group or its range, an event lacks ``nclusters``, a
-        cluster lacks ``label``/``direction``/``cloud``, a direction is not -1/0/1, or a cloud
-        is not (n, 5).
+        If the file lacks the ``cluster`` group or a valid range, an event lacks a valid
+        ``nclusters`` or has an unusable attribute, a cluster lacks ``label``/``direction``/
+        ``cloud``, a direction is not -1/0/1, or a cloud is not (n, 5) real numbers.
     """
     path = Path(path)
-    with h5py.File(path, "r") as handle:
+    report = report if report is not None else InputReport(str(path))
+    with open_artifact(path) as handle:
         group = cluster_group(handle, path)
-        first, last = int(group.attrs["min_event"]), int(group.attrs["max_event"])
-        for event in range(first, last + 1):
-            event_group = group.get(f"event_{event}")
-            if event_group is None:
-                continue
-            attributes = dict(event_group.attrs)
+        first, last = group_range(group, path)
+        selection = select_events(first, last, numbered_members(group, _EVENT_NAME))
+        selection.record(report, "a cluster group")
+        for event in selection.events:
+            event_group = group[f"event_{event}"]
+            if not isinstance(event_group, h5py.Group):
+                raise ArtifactFormatError(f"{path}: cluster/event_{event} is not a group")
+            attributes = read_attributes(event_group, path, event)
             if "nclusters" not in attributes:
                 raise ArtifactFormatError(f"{path}: event_{event} lacks attribute 'nclusters'")
-            clusters = [
-                _read_cluster(event_group, index, path, event)
-                for index in range(int(attributes.pop("nclusters")))
-                if f"cluster_{index}" in event_group
-            ]
+            try:
+                count = event_number(attributes.pop("nclusters"))
+            except ValueError as error:
+                raise ArtifactFormatError(
+                    f"{path}: event_{event}: attribute 'nclusters' {error}"
+                ) from None
+            problem = attribute_problem(attributes)
+            if problem is not None:
+                raise ArtifactFormatError(f"{path}: event_{event}: {problem}")
+            present = sorted(numbered_members(event_group, _CLUSTER_NAME))
+            named = [index for index in present if index < count]
+            report.count(
+                "clusters named by nclusters but absent", count - len(named), event_group.name
+            )
+            report.count(
+                "cluster groups beyond nclusters, not read",
+                len(present) - len(named),
+                event_group.name,
+            )
+            clusters = [_read_cluster(event_group, index, path, event, report) for index in named]
             yield ClusterEvent(event, attributes, clusters)
 
 
-def _read_cluster(event_group: h5py.Group, index: int, path: Path, event: int) -> ClusterRecord:
+def _read_cluster(
+    event_group: h5py.Group, index: int, path: Path, event: int, report: InputReport
+) -> ClusterRecord:
     item = f"event_{event}/cluster_{index}"
     cluster_group = event_group[f"cluster_{index}"]
+    dataset = cluster_group.get("cloud") if isinstance(cluster_group, h5py.Group) else None
+    attributes = read_attributes(cluster_group, path, event)
+    if not isinstance(dataset, h5py.Dataset) or not {"label", "direction"} <= attributes.keys():
+        raise ArtifactFormatError(
+            f"{path}: {item} is incomplete (needs attributes label, direction and a dataset cloud)"
+        )
     try:
-        label = int(cluster_group.attrs["label"])
-        direction_value = int(cluster_group.attrs["direction"])
-        data = cluster_group["cloud"][()]
-    except KeyError as error:
-        raise ArtifactFormatError(f"{path}: {item} is incomplete ({error})") from None
+        label = event_number(attributes["label"])
+        direction_value = event_number(attributes["direction"])
+    except ValueError as error:
+        raise ArtifactFormatError(f"{path}: {item}: label or direction {error}") from None
     try:
         direction = Direction(direction_value)
     except ValueError:
         raise ArtifactFormatError(
             f"{path}: {item} has direction {direction_value}, expected -1, 0 or 1"
         ) from None
+    data = read_numeric(dataset, path, event)
     if data.ndim != 2 or data.shape[1] != len(CLUSTER_COLUMNS):
         raise ArtifactFormatError(f"{path}: {item}/cloud has shape {data.shape}, expected (n, 5)")
-    return ClusterRecord(index, label, direction, np.asarray(data, dtype=np.float64))
+    finite = usable_points(data)
+    if not finite.all():
+        report.count(UNUSABLE_POINTS, int((~finite).sum()), item)
+        data = data[finite]
+    return ClusterRecord(index, label, direction, data)

@@ -7,7 +7,9 @@ Pointcloud phase. Readers are streaming: each call reads one event from the open
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -15,10 +17,21 @@ from types import TracebackType
 import h5py
 import numpy as np
 
+from spyralflow.io.checks import (
+    EventSelection,
+    InputReport,
+    event_number,
+    range_problem,
+    select_events,
+)
 from spyralflow.io.traces.layout import (
     FRIB_IC_CHANNEL,
     FRIB_SAMPLES,
+    GET_CHANNEL_COLUMNS,
+    GET_PAD_COLUMN,
     GET_ROW_LENGTH,
+    GET_SAMPLE_RANGE,
+    INVALID_PAD,
     SCALER_COUNTERS,
     TraceLayout,
 )
@@ -60,8 +73,18 @@ class RawEvent:
     original_event: int
 
 
+BAD_SAMPLE_TRACES = "GET traces with samples outside the 16-bit ADC range, dropped"
+BAD_PAD_TRACES = "GET traces with a negative pad id other than -1, dropped"
+H5PY_DAMAGE = (OSError, RuntimeError, KeyError, TypeError, ValueError)
+"""What h5py raises on a damaged file (corrupt headers, attributes, names)."""
+
+
 class TraceReader(ABC):
     """A raw trace file opened for reading; use as a context manager or call ``close``.
+
+    The declared event range is checked against the events the file really holds
+    (``selection``); what is absent, outside the range or dropped is counted in ``report`` and
+    logged.
 
     Parameters
     ----------
@@ -79,39 +102,83 @@ class TraceReader(ABC):
         self.handle = handle
         self.path = Path(path)
         self.run_number = run_number
-        self.first_event, self.last_event = self._inspect()
+        self.report = InputReport(f"trace file {self.path} (run {run_number})")
+        with self.damage("the file's layout"):
+            self.first_event, self.last_event = self._inspect()
+            problem = range_problem(self.first_event, self.last_event)
+            if problem is not None:
+                raise self.error(problem)
+            self.selection: EventSelection = select_events(
+                self.first_event, self.last_event, self._present_events()
+            )
+        if self.selection.declared and not self.selection.events:
+            raise self.error(
+                f"declares events {self.first_event} .. {self.last_event} but holds none of them"
+            )
+        self.selection.record(self.report, "data")
 
     @abstractmethod
     def _inspect(self) -> tuple[int, int]:
         """Check the file's top-level layout; return its first and last event numbers."""
 
     @abstractmethod
+    def _present_events(self) -> Iterable[int]:
+        """The numbers of the events the file holds an entry for (inside the range or not)."""
+
+    @abstractmethod
+    def _read_event(self, event: int) -> RawEvent | None:
+        """``read_event`` without the translation of h5py's errors."""
+
+    @abstractmethod
+    def _read_scalers(self) -> np.ndarray:
+        """``read_scalers`` without the translation of h5py's errors."""
+
     def read_event(self, event: int) -> RawEvent | None:
         """The raw data of ``event``, or None if the file has no entry for it.
+
+        GET traces with damaged samples or pad ids are dropped and counted in ``report``.
 
         Raises
         ------
         TraceFormatError
-            If the event's datasets are missing or have the wrong shape or type.
+            If the event's datasets are missing, unreadable or have the wrong shape or type.
         """
+        with self.damage(f"event {event}"):
+            return self._read_event(event)
 
-    @abstractmethod
     def read_scalers(self) -> np.ndarray:
         """Every scaler event, shape (n, 12) int64 with columns ``SCALER_TABLE_COLUMNS``.
 
         Zero rows when the file holds no scalers.
+
+        Raises
+        ------
+        TraceFormatError
+            If a scaler dataset or the scaler range is damaged.
         """
+        with self.damage("the scalers"):
+            return self._read_scalers()
+
+    @contextlib.contextmanager
+    def damage(self, where: str) -> Iterator[None]:
+        """Turn h5py's errors on a damaged file into a ``TraceFormatError`` naming ``where``."""
+        try:
+            yield
+        except TraceFormatError:
+            raise
+        except H5PY_DAMAGE as error:
+            raise self.error(f"{where} cannot be read: {type(error).__name__}: {error}") from error
 
     def read_silicon(self, event: int) -> dict[str, np.ndarray]:
         """The silicon GET matrices of ``event`` by detector; only merger 2.0 files have them."""
         return {}
 
-    def event_numbers(self) -> range:
-        """Every event from ``first_event`` to ``last_event``, both included."""
-        return range(self.first_event, self.last_event + 1)
+    def event_numbers(self) -> tuple[int, ...]:
+        """The events present from ``first_event`` to ``last_event``, both included, sorted."""
+        return self.selection.events
 
     def __len__(self) -> int:
-        return max(0, self.last_event - self.first_event + 1)
+        return len(self.selection.events)
 
     def close(self) -> None:
         """Close the file."""
@@ -149,7 +216,22 @@ class TraceReader(ABC):
             )
         if dataset.dtype.kind not in "iu":
             raise self.error(f"GET dataset {dataset.name} holds {dataset.dtype}, expected integers")
-        return self._read(dataset)
+        return self._good_traces(self._read(dataset), dataset.name)
+
+    def _good_traces(self, matrix: np.ndarray, name: str) -> np.ndarray:
+        """The rows of a GET matrix whose samples and pad id can be real; the rest counted."""
+        good = matrix[:, GET_PAD_COLUMN] >= INVALID_PAD
+        if not good.all():
+            self.report.count(BAD_PAD_TRACES, int((~good).sum()), name)
+        if matrix.dtype.itemsize > 2 or matrix.dtype.kind == "u":
+            samples = matrix[:, GET_CHANNEL_COLUMNS:]
+            in_range = ((samples >= GET_SAMPLE_RANGE[0]) & (samples <= GET_SAMPLE_RANGE[1])).all(
+                axis=1
+            )
+            if not in_range.all():
+                self.report.count(BAD_SAMPLE_TRACES, int((~in_range).sum()), name)
+                good &= in_range
+        return matrix if good.all() else matrix[good]
 
     def _frib_traces(self, dataset: h5py.Dataset | None) -> np.ndarray | None:
         if dataset is None:
@@ -170,8 +252,11 @@ class TraceReader(ABC):
         if dataset is None:
             return None
         values = self._read(dataset).reshape(-1)
-        if values.size == 0:
-            raise self.error(f"coincidence register {dataset.name} is empty")
+        if values.size == 0 or values.dtype.kind not in "iu":
+            raise self.error(
+                f"coincidence register {dataset.name} holds {values.size} {values.dtype} values, "
+                "expected an integer trigger code"
+            )
         return int(values[0])
 
     def _frib_part(
@@ -213,10 +298,13 @@ def child_group(group: h5py.Group, name: str) -> h5py.Group | None:
 
 
 def integer_attribute(reader: TraceReader, obj: h5py.HLObject, name: str) -> int:
-    """An integer attribute of ``obj``, or a ``TraceFormatError`` naming it."""
+    """An integer attribute of ``obj`` (an event number or a run), or a ``TraceFormatError``.
+
+    Fractions, infinities, strings and numbers beyond int64 are refused, naming the attribute.
+    """
     if name not in obj.attrs:
         raise reader.error(f"{obj.name} lacks the attribute '{name}'")
-    value = np.asarray(obj.attrs[name]).reshape(-1)
-    if value.size != 1 or value.dtype.kind not in "iuf":
-        raise reader.error(f"attribute '{name}' of {obj.name} is {value!r}, expected an integer")
-    return int(value[0])
+    try:
+        return event_number(obj.attrs[name])
+    except ValueError as error:
+        raise reader.error(f"attribute '{name}' of {obj.name} {error}") from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import h5py
 
-from spyralflow.io.traces.base import TraceFormatError, TraceReader, child_group
+from spyralflow.io.traces.base import H5PY_DAMAGE, TraceFormatError, TraceReader, child_group
 from spyralflow.io.traces.harmonizer import HarmonizerReader
 from spyralflow.io.traces.layout import VERSION_STRINGS, TraceLayout
 from spyralflow.io.traces.legacy import LegacyMergerReader
@@ -89,7 +89,15 @@ def open_trace_reader(path: Path, run_number: int) -> TraceReader:
             f"trace file {path} (run {run_number}) cannot be opened as HDF5: {error}"
         ) from error
     try:
-        layout = detect_layout(handle, path, run_number)
+        try:
+            layout = detect_layout(handle, path, run_number)
+        except TraceFormatError:
+            raise
+        except H5PY_DAMAGE as error:
+            raise TraceFormatError(
+                f"trace file {path} (run {run_number}): its top level cannot be read: "
+                f"{type(error).__name__}: {error}"
+            ) from error
         return READERS[layout](handle, path, run_number)
     except BaseException:
         handle.close()

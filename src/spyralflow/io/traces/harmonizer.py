@@ -23,5 +23,5 @@ class HarmonizerReader(MergerV1Reader):
             self, group, "orig_event"
         )
 
-    def read_scalers(self) -> np.ndarray:
+    def _read_scalers(self) -> np.ndarray:
         return self.scaler_table([])

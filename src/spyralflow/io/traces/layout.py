@@ -25,6 +25,8 @@ GET_PAD_COLUMN = 4
 GET_SAMPLES = 512
 """Time buckets per GET trace."""
 GET_ROW_LENGTH = GET_CHANNEL_COLUMNS + GET_SAMPLES
+GET_SAMPLE_RANGE = (-(2**15), 2**15 - 1)
+"""Samples the mergers can write (int16); the 12-bit ADC lies well inside."""
 INVALID_PAD = -1
 
 FRIB_SAMPLES = 2048

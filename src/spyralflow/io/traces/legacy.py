@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import numpy as np
 
+from spyralflow.io.checks import event_number, numbered_members
 from spyralflow.io.traces.base import (
     RawEvent,
     TraceReader,
@@ -15,6 +19,9 @@ from spyralflow.io.traces.layout import (
     FRIB_TRACES_DATASET,
     TraceLayout,
 )
+
+_GET_NAME = re.compile(r"evt(\d+)_data")
+_FRIB_NAME = re.compile(rf"evt(\d+)_(?:{FRIB_TRACES_DATASET}|{FRIB_COINCIDENCE_DATASET})")
 
 
 class LegacyMergerReader(TraceReader):
@@ -44,9 +51,18 @@ class LegacyMergerReader(TraceReader):
         frib = child_group(self.handle, "frib")
         self._frib_events = child_group(frib, "evt") if frib is not None else None
         self._scaler_group = child_group(frib, "scaler") if frib is not None else None
-        return int(values[0]), int(values[2])
+        try:
+            return event_number(values[0]), event_number(values[2])
+        except ValueError as error:
+            raise self.error(f"meta/meta: an event number {error}") from None
 
-    def read_event(self, event: int) -> RawEvent | None:
+    def _present_events(self) -> Iterable[int]:
+        present = set(numbered_members(self._get_group, _GET_NAME))
+        if self._frib_events is not None:
+            present.update(numbered_members(self._frib_events, _FRIB_NAME))
+        return present
+
+    def _read_event(self, event: int) -> RawEvent | None:
         get_dataset = child_dataset(self._get_group, f"evt{event}_data")
         frib_traces, trigger = self._frib_part(
             self._frib_events,
@@ -58,7 +74,7 @@ class LegacyMergerReader(TraceReader):
         get_pads = self._get_matrix(get_dataset) if get_dataset is not None else None
         return RawEvent(event, get_pads, frib_traces, trigger, self.run_number, event)
 
-    def read_scalers(self) -> np.ndarray:
+    def _read_scalers(self) -> np.ndarray:
         # The legacy layout stores no scaler count: read scaler0, scaler1, ... until one is missing.
         rows: list[list[int]] = []
         if self._scaler_group is not None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import h5py
 import numpy as np
 
+from spyralflow.io.checks import numbered_members, range_problem, select_events
 from spyralflow.io.traces.base import (
     RawEvent,
     TraceReader,
@@ -17,6 +21,8 @@ from spyralflow.io.traces.layout import (
     FRIB_TRACES_DATASET,
     TraceLayout,
 )
+
+_EVENT_NAME = re.compile(r"event_(\d+)")
 
 
 class MergerV1Reader(TraceReader):
@@ -39,6 +45,9 @@ class MergerV1Reader(TraceReader):
             integer_attribute(self, events, "max_event"),
         )
 
+    def _present_events(self) -> Iterable[int]:
+        return numbered_members(self._events, _EVENT_NAME)
+
     def _get_dataset(self, group: h5py.Group) -> h5py.Dataset:
         dataset = child_dataset(group, self.get_dataset_name)
         if dataset is None:
@@ -48,7 +57,7 @@ class MergerV1Reader(TraceReader):
     def _original_ids(self, group: h5py.Group, event: int) -> tuple[int, int]:
         return self.run_number, event
 
-    def read_event(self, event: int) -> RawEvent | None:
+    def _read_event(self, event: int) -> RawEvent | None:
         group = child_group(self._events, f"event_{event}")
         if group is None:
             return None
@@ -59,14 +68,21 @@ class MergerV1Reader(TraceReader):
         original_run, original_event = self._original_ids(group, event)
         return RawEvent(event, get_pads, frib_traces, trigger, original_run, original_event)
 
-    def read_scalers(self) -> np.ndarray:
+    def _read_scalers(self) -> np.ndarray:
         group = child_group(self.handle, "scalers")
         rows: list[list[int]] = []
         if group is not None:
             first = integer_attribute(self, group, "min_event")
             last = integer_attribute(self, group, "max_event")
-            for index in range(first, last + 1):
+            problem = range_problem(first, last)
+            if problem is not None:
+                raise self.error(f"scalers: {problem}")
+            # Only the scaler events present are visited, whatever the range claims.
+            selection = select_events(first, last, numbered_members(group, _EVENT_NAME))
+            selection.record(self.report, "a scaler dataset")
+            for index in selection.events:
                 dataset = child_dataset(group, f"event_{index}")
-                if dataset is not None:
-                    rows.append(self._scaler_row(index, dataset))
+                if dataset is None:
+                    raise self.error(f"scalers/event_{index} is not a dataset")
+                rows.append(self._scaler_row(index, dataset))
         return self.scaler_table(rows)

@@ -13,6 +13,7 @@ from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.status import RunProgress
+from spyralflow.io.checks import InputReport
 from spyralflow.io.cluster_file import ClusterWriter
 from spyralflow.io.pointcloud_file import iter_pointclouds, read_event_range
 from spyralflow.phases.cluster.clusterize import cluster_cloud
@@ -100,11 +101,13 @@ class ClusterPhase(PhaseLike):
         result = self.construct_artifact(payload, workspace_path)
         first, last = read_event_range(cloud_path)
         counts: Counter[str] = Counter()
+        # The reader drops NaN/inf points (they crash the HDBSCAN kernel) and counts them.
+        report = InputReport(f"run {run}: point-cloud file {cloud_path}")
         progress = RunProgress(msg_queue, self.name, run, last - first + 1)
         with ClusterWriter(
-            result.artifacts["cluster"], current_provenance(self.name), first, last
+            result.artifacts["cluster"], current_provenance(self.name), first, last, report
         ) as writer:
-            for event in iter_pointclouds(cloud_path):
+            for event in iter_pointclouds(cloud_path, report=report):
                 progress.update(event.event - first + 1)
                 cloud = event.cloud
                 if cloud.shape[0] > 1 and np.any(np.diff(cloud[:, 2]) < 0.0):
@@ -123,10 +126,11 @@ class ClusterPhase(PhaseLike):
                     counts["clouds below min_cloud_size"] += 1
         progress.finish()
         log.info(
-            "run %d: clustered %s -> %s (%s)",
+            "run %d: clustered %s -> %s (%s); input checks: %s",
             run,
             cloud_path,
             result.artifacts["cluster"],
             ", ".join(f"{key}: {value}" for key, value in sorted(counts.items())),
+            report.summary(),
         )
         return result

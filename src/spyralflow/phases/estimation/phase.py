@@ -15,6 +15,7 @@ from spyralflow.framework.phase import PhaseLike, PhaseResult
 from spyralflow.framework.provenance import current_provenance
 from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.status import RunProgress
+from spyralflow.io.checks import INPUT_REPORT_KEY, InputReport
 from spyralflow.io.cluster_file import iter_cluster_events, read_cluster_range
 from spyralflow.io.estimation_file import write_estimation
 from spyralflow.phases.detector import DetectorParameters
@@ -104,7 +105,8 @@ class EstimationPhase(PhaseLike):
         outcomes: Counter[str] = Counter()
         events = 0
         progress = RunProgress(msg_queue, self.name, run, last - first + 1)
-        for event in iter_cluster_events(cluster_path):
+        report = InputReport(f"run {run}: cluster file {cluster_path}")
+        for event in iter_cluster_events(cluster_path, report=report):
             progress.update(event.event - first + 1)
             events += 1
             if not event.clusters:
@@ -143,6 +145,7 @@ class EstimationPhase(PhaseLike):
         write_estimation(result.artifacts["estimation"], columns, provenance)
         summary = run_summary(run, events, outcomes)
         summary["provenance"] = json.loads(provenance.to_json())
+        summary[INPUT_REPORT_KEY] = report.to_dict()
         with atomic_output(result.artifacts["estimation_summary"]) as temporary:
             temporary.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         log.info(
@@ -155,6 +158,7 @@ class EstimationPhase(PhaseLike):
             ", ".join(f"{key} {value}" for key, value in summary["skipped"].items() if value)
             or "none skipped",
         )
+        log.info("run %d: input checks of %s: %s", run, cluster_path, report.summary())
         return result
 
 

@@ -46,6 +46,7 @@ from spyralflow.phases.interp_solver.output import write_solver_output
 from spyralflow.phases.interp_solver.parameters import SolverParameters
 from spyralflow.phases.interp_solver.targets import (
     ParticleGate,
+    TargetFileError,
     gas_identity,
     load_gas_target,
     load_particle_gate,
@@ -92,6 +93,26 @@ class InterpSolverPhase(PhaseLike):
         )
         self.solver_params = solver_params
         self.det_params = det_params
+        self._check_files()
+
+    def _check_files(self) -> None:
+        """Read the gas and particle-ID files now, so a bad one fails at plan time.
+
+        Raises
+        ------
+        TargetFileError
+            Naming the parameter (``solver_params.gas_data_path`` or
+            ``solver_params.particle_id_filename``), the file and the cause.
+        """
+        checks = (
+            ("gas_data_path", gas_identity),
+            ("particle_id_filename", load_particle_gate),
+        )
+        for key, check in checks:
+            try:
+                check(getattr(self.solver_params, key))
+            except TargetFileError as error:
+                raise TargetFileError(f"solver_params.{key}: {error}") from None
 
     def particle_gate(self) -> ParticleGate:
         """The particle-ID gate (read from its file on every call: it may be edited)."""

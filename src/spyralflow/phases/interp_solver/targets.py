@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,11 @@ def nucleus(z: int, a: int) -> Any:
     KeyError
         If the AME-2020 table has no such nucleus.
     """
-    data = nuclear_map().get_data(int(z), int(a))
-    if data.A == 0:
+    try:
+        data = nuclear_map().get_data(int(z), int(a))
+    except KeyError:
+        data = None
+    if data is None or data.A == 0:
         raise KeyError(f"no nucleus with Z={z}, A={a} in the AME-2020 table")
     return data
 
@@ -71,13 +75,56 @@ def _count(value: Any) -> int | float:
 def _compound(value: Any, path: Path) -> list[list[float]]:
     try:
         compound = [[int(z), int(a), _count(s)] for z, a, s in value]
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise TargetFileError(
             f"gas file {path}: a compound must be a list of [Z, A, S] triples, got {value!r}"
         ) from error
     if not compound:
         raise TargetFileError(f"gas file {path}: empty compound")
+    for z, a, count in compound:
+        try:
+            nucleus(z, a)
+        except KeyError as error:
+            raise TargetFileError(f"gas file {path}: {error.args[0]}") from None
+        if not count > 0 or not math.isfinite(count):
+            raise TargetFileError(
+                f"gas file {path}: element Z={z}, A={a} has {count} atoms per molecule, "
+                "expected a positive number"
+            )
     return compound
+
+
+def _pressure(content: dict[str, Any], path: Path) -> float:
+    """The gas pressure in Torr: a finite number above zero."""
+    value = content["pressure(Torr)"]
+    try:
+        pressure = float(value)
+    except (TypeError, ValueError):
+        raise TargetFileError(
+            f"gas file {path}: 'pressure(Torr)' is {value!r}, expected a number of Torr"
+        ) from None
+    if not math.isfinite(pressure) or pressure <= 0.0:
+        raise TargetFileError(
+            f"gas file {path}: 'pressure(Torr)' is {pressure}; a gas needs a finite pressure "
+            "above 0 Torr"
+        )
+    return pressure
+
+
+def _fractions(value: Any, path: Path) -> list[float]:
+    """Volume fractions of a mixture: finite, not negative, not all zero."""
+    try:
+        fractions = [float(fraction) for fraction in value]
+    except (TypeError, ValueError):
+        raise TargetFileError(
+            f"gas file {path}: 'volume_fractions' is {value!r}, expected a list of numbers"
+        ) from None
+    if not all(math.isfinite(f) and f >= 0.0 for f in fractions) or sum(fractions) <= 0.0:
+        raise TargetFileError(
+            f"gas file {path}: 'volume_fractions' {fractions} must be finite, not negative and "
+            "not all zero"
+        )
+    return fractions
 
 
 def gas_identity(path: Path) -> dict[str, Any]:
@@ -97,11 +144,13 @@ def gas_identity(path: Path) -> dict[str, Any]:
         return {
             "kind": GAS_KIND,
             "compound": _compound(content["compound"], path),
-            "pressure_torr": float(content["pressure(Torr)"]),
+            "pressure_torr": _pressure(content, path),
         }
     if {"components", "volume_fractions", "pressure(Torr)"} <= content.keys():
+        if not isinstance(content["components"], list):
+            raise TargetFileError(f"gas file {path}: 'components' must be a list of compounds")
         components = [_compound(component, path) for component in content["components"]]
-        fractions = [float(fraction) for fraction in content["volume_fractions"]]
+        fractions = _fractions(content["volume_fractions"], path)
         if len(components) != len(fractions) or not components:
             raise TargetFileError(
                 f"gas file {path}: {len(components)} components but {len(fractions)} "
@@ -111,7 +160,7 @@ def gas_identity(path: Path) -> dict[str, Any]:
             "kind": MIXTURE_KIND,
             "components": components,
             "volume_fractions": fractions,
-            "pressure_torr": float(content["pressure(Torr)"]),
+            "pressure_torr": _pressure(content, path),
         }
     if "thickness(ug/cm^2)" in content:
         raise TargetFileError(
@@ -203,6 +252,23 @@ class ParticleGate:
         )
 
 
+def polygon_problem(vertices: tuple[tuple[float, float], ...]) -> str | None:
+    """Why the vertices make no usable gate (not finite, no area, self-intersecting), or None."""
+    import shapely
+
+    if not np.isfinite(np.asarray(vertices, float)).all():
+        return "a vertex is not finite"
+    polygon = shapely.Polygon(vertices)
+    if not polygon.is_valid:
+        return (
+            f"the gate polygon is not simple ({shapely.is_valid_reason(polygon)}); its edges "
+            "must not cross"
+        )
+    if polygon.area <= 0.0:
+        return "the gate polygon has no area"
+    return None
+
+
 def load_particle_gate(path: Path) -> ParticleGate:
     """Read a spyral-utils particle-ID JSON.
 
@@ -219,12 +285,15 @@ def load_particle_gate(path: Path) -> ParticleGate:
     try:
         vertices = tuple((float(x), float(y)) for x, y in content["vertices"])
         z, a = int(content["Z"]), int(content["A"])
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise TargetFileError(
             f"particle-ID file {path}: vertices must be [x, y] pairs and Z, A integers ({error})"
         ) from error
     if len(vertices) < 3:
         raise TargetFileError(f"particle-ID file {path}: the gate needs at least 3 vertices")
+    problem = polygon_problem(vertices)
+    if problem is not None:
+        raise TargetFileError(f"particle-ID file {path}: {problem}")
     x_column, y_column = DEFAULT_PID_X_COLUMN, DEFAULT_PID_Y_COLUMN
     x_axis, y_axis = content.get("xaxis"), content.get("yaxis")
     # As Spyral: custom axes count only when both are given and neither is the placeholder.

@@ -101,6 +101,11 @@ class EventProcessor:
             self.correction.apply(cloud)
         return finish_cloud(cloud)
 
+    def unknown_pad_traces(self, get_matrix: np.ndarray) -> int:
+        """How many traces carry a pad id (not -1) that the pad map does not have."""
+        pads = get_matrix[:, GET_PAD_COLUMN]
+        return int(((pads != INVALID_PAD) & ((pads < 0) | (pads >= self.pad_map.pad_count))).sum())
+
     def draw_jitter(self, get_matrix: np.ndarray, rng: np.random.Generator) -> None:
         """Draw the jitter numbers of a GET matrix whose cloud is not wanted.
 

@@ -33,6 +33,7 @@ from spyralflow.phases.schemas import pointcloud_schema, trace_schema
 log = logging.getLogger(__name__)
 
 PHASE_NAME = "Pointcloud"
+UNKNOWN_PAD_TRACES = "GET traces whose pad id is not in the pad map, no points made"
 
 
 @dataclass
@@ -42,7 +43,6 @@ class RunTally:
     events: int = 0
     clouds: int = 0
     points: int = 0
-    absent: int = 0
     without_get: int = 0
     ic_downscale: int = 0
     ic_downscale_good: int = 0
@@ -177,10 +177,10 @@ class PointcloudPhase(PhaseLike):
         )
         provenance = current_provenance(self.name)
         with open_trace_reader(trace_path, run_number) as reader:
+            scalers = reader.read_scalers()
             tally = self._write_clouds(
                 reader, processor, result.artifacts["pointcloud"], provenance, msg_queue, rng
             )
-            scalers = reader.read_scalers()
         write_scaler_parquet(result.artifacts["scaler"], scalers, provenance)
         write_gated_ic_count(
             result.artifacts["gated_ic_scaler"],
@@ -190,16 +190,17 @@ class PointcloudPhase(PhaseLike):
         )
         log.info(
             "run %d: %d events (%d absent, %d without GET data, %d IC downscale of which %d "
-            "good IC), %d clouds, %d points, %d scaler events",
+            "good IC), %d clouds, %d points, %d scaler events; input checks: %s",
             run_number,
             tally.events,
-            tally.absent,
+            reader.selection.absent,
             tally.without_get,
             tally.ic_downscale,
             tally.ic_downscale_good,
             tally.clouds,
             tally.points,
             len(scalers),
+            reader.report.summary(),
         )
         return result
 
@@ -212,12 +213,17 @@ class PointcloudPhase(PhaseLike):
         msg_queue: Any,
         rng: np.random.Generator,
     ) -> RunTally:
-        """Stream every event of ``reader`` into the point-cloud file at ``path``."""
+        """Stream every event of ``reader`` into the point-cloud file at ``path``.
+
+        The reader's input report (absent events, dropped traces) is stored with the file.
+        """
         tally = RunTally()
         total, messages_every = progress_plan(len(reader))
         message = StatusMessage(self.name, 1, total, reader.run_number)
         since_message = 0
-        with PointcloudWriter(path, provenance, reader.first_event, reader.last_event) as writer:
+        with PointcloudWriter(
+            path, provenance, reader.first_event, reader.last_event, reader.report
+        ) as writer:
             for event_number in reader.event_numbers():
                 since_message += 1
                 if since_message > messages_every:
@@ -226,7 +232,6 @@ class PointcloudPhase(PhaseLike):
                 tally.events += 1
                 event = reader.read_event(event_number)
                 if event is None:
-                    tally.absent += 1
                     continue
                 self._process_event(reader, event, processor, writer, tally, rng)
         return tally
@@ -242,6 +247,10 @@ class PointcloudPhase(PhaseLike):
     ) -> None:
         """Write one event's cloud, or count it if it is an IC-downscale event."""
         downscale = processor.is_ic_downscale(event)
+        if event.get_pads is not None:
+            unknown = processor.unknown_pad_traces(event.get_pads)
+            if unknown:
+                reader.report.count(UNKNOWN_PAD_TRACES, unknown, f"event {event.event}")
         cloud = None
         # Spyral finds peaks (drawing jitter) in all GET data it reads, before it looks at the
         # trigger; doing the same keeps the rng stream, hence the clouds, equal to Spyral's.
