@@ -34,6 +34,7 @@ from spyralflow.phases.cluster.parameters import (
     ClusterParameters,
     ContinuityJoinParameters,
     HdbscanParameters,
+    HelixCaptureParameters,
     OverlapJoinParameters,
     TripclustParameters,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "ClusterPhase",
     "ContinuityJoinParameters",
     "HdbscanParameters",
+    "HelixCaptureParameters",
     "OverlapJoinParameters",
     "TripclustParameters",
 ]
