@@ -4,9 +4,10 @@ Seeded 16C(d,p)17C at 184.131 MeV (17C at 4 MeV, so the protons stay inside the 
 turn several times) in 300 Torr D2 at 3 T, both final-state nuclei simulated; protons at true
 polar 75-80 deg whose vertex is in the visible drift region (z > 100 mm: the engine records
 512 time buckets, so z < 87 mm is never seen). Kept: events whose proton, clustered without
-the helix capture and estimated, has its vertex more than 50 mm off (the failure population
-of issue 13) with the polar angle right, and controls (vertex right without the capture). Truth is stored with
-each cloud. Regenerate with ``python tests/physics/make_fixtures.py`` (about a minute).
+the helix capture and estimated, has its vertex more than 50 mm off with the polar angle
+right (the lost-turn population of issue 13), and a control (vertex right without the
+capture). Truth is stored with each cloud. Regenerate with
+``python tests/physics/make_fixtures.py`` (about a minute).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_events import simulated_events  # noqa: E402
-from failure_populations import (  # noqa: E402
+from engine_events import simulated_events
+from failure_populations import (
     MULTI_TURN_FIXTURE,
     MULTI_TURN_SETTINGS,
     cluster_parameters,
@@ -38,8 +39,9 @@ def main() -> None:
         MULTI_TURN_SETTINGS,
         SEED,
         4000,
-        lambda polar, _energy, brho: 75.0 < polar < 80.0
-        and brho * math.sin(math.radians(polar)) / 3.0 < 0.140,
+        lambda polar, _energy, brho: (
+            75.0 < polar < 80.0 and brho * math.sin(math.radians(polar)) / 3.0 < 0.140
+        ),
         80,
     )
     without = cluster_parameters(capture=False)
