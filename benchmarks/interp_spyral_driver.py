@@ -35,6 +35,11 @@ def main() -> None:
     parser.add_argument("--gas", type=Path, required=True)
     parser.add_argument("--pid", type=Path, required=True)
     parser.add_argument("--mesh", required=True, help="JSON of the mesh and fit parameters")
+    parser.add_argument(
+        "--detector",
+        default="{}",
+        help="JSON of DetectorParameters fields to change (default: 2.85 T, the 16C(d,d') ones)",
+    )
     args = parser.parse_args()
 
     from spyral import DetectorParameters, InterpSolverPhase, PhaseResult, SolverParameters
@@ -58,8 +63,9 @@ def main() -> None:
         fit_azimuthal=True,
         fit_method=mesh["fit_method"],
     )
+    detector = json.loads(args.detector)
     det_params = DetectorParameters(
-        magnetic_field=2.85,
+        magnetic_field=float(detector.get("magnetic_field", 2.85)),
         electric_field=45000.0,
         detector_length=1000.0,
         beam_region_radius=25.0,

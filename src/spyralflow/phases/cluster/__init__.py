@@ -18,7 +18,9 @@ Deliberate differences from Spyral 1.1.2 (each one of its bugs):
   tests the compared cluster's radius (Spyral re-tested the outer one);
 - the direction's azimuth steps are unwrapped across 0/2 pi, zero steps are not counted as
   backwards, a degenerate circle gives NONE, and repeated z values do not raise;
-- a cloud whose z is out of order is sorted and clustered (Spyral drops the event).
+- a cloud whose z is out of order is sorted and clustered (Spyral drops the event);
+- optional, not in Spyral (``helix_capture``, on in the shipped config): after the joins a
+  cluster that follows a helix takes back the turns other clusters hold (``helix_capture``).
 
 Not implemented: tripclust (Spyral's alternative clustering through spyral-utils' C++
 extension). ``TripclustParameters`` are accepted so Spyral configs load, but a phase given
@@ -34,6 +36,7 @@ from spyralflow.phases.cluster.parameters import (
     ClusterParameters,
     ContinuityJoinParameters,
     HdbscanParameters,
+    HelixCaptureParameters,
     OverlapJoinParameters,
     TripclustParameters,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "ClusterPhase",
     "ContinuityJoinParameters",
     "HdbscanParameters",
+    "HelixCaptureParameters",
     "OverlapJoinParameters",
     "TripclustParameters",
 ]

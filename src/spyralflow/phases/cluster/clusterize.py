@@ -14,6 +14,7 @@ import numpy as np
 from spyralflow.io.cluster_file import Direction
 from spyralflow.phases.cluster.direction import track_direction
 from spyralflow.phases.cluster.hdbscan import NOISE_LABEL, hdbscan_labels
+from spyralflow.phases.cluster.helix_capture import capture_turns
 from spyralflow.phases.cluster.joins import LabeledCluster, join_continuity, join_overlap
 from spyralflow.phases.cluster.outliers import inlier_mask
 from spyralflow.phases.cluster.parameters import ClusterParameters
@@ -93,6 +94,8 @@ def cluster_cloud(cloud: np.ndarray, parameters: ClusterParameters) -> list[Foun
         clusters = join_continuity(clusters, parameters.continuity_join)
     elif parameters.overlap_join is not None:
         clusters = join_overlap(clusters, parameters.overlap_join)
+    if parameters.helix_capture is not None:
+        clusters = capture_turns(clusters, parameters.helix_capture)
     found = []
     for cluster in clusters:
         if len(cluster.points) < 2:

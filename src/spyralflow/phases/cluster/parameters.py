@@ -61,6 +61,31 @@ class OverlapJoinParameters:
 
 
 @dataclass(frozen=True)
+class HelixCaptureParameters:
+    """Settings of the helix capture.
+
+    Parameters
+    ----------
+    tolerance : float
+        Largest pad-plane distance (mm) of a captured point from the extrapolated helix (the
+        pad size is 5-10 mm).
+    max_turns : float
+        How far the helix may grow beyond each end of the cluster, in turns.
+    min_points : int
+        Clusters with fewer points do not capture (their helix is not determined).
+    axis_radius : float
+        Points closer than this (mm) to the beam axis are never captured: the recoil or beam
+        track runs there (within 20-42 mm in simulated 16C(d,p), the beam pads ending at 20),
+        and the turns of a helix from the axis cross it on a short arc.
+    """
+
+    tolerance: float = 6.0
+    max_turns: float = 3.0
+    min_points: int = 50
+    axis_radius: float = 45.0
+
+
+@dataclass(frozen=True)
 class TripclustParameters:
     """Spyral's tripclust (Dalitz triplet clustering) settings, README values.
 
@@ -109,6 +134,9 @@ class ClusterParameters:
         azimuth steps about its circle centre are positive (negative).
     outlier_scale_factor : float
         Local outlier factor neighbours per cluster: ``max(2, int(factor * n))``.
+    helix_capture : HelixCaptureParameters or None
+        After the joins, clusters that follow a helix take back the turns other clusters hold
+        (``helix_capture``; not in Spyral). None (the default, Spyral's behaviour): off.
     """
 
     min_cloud_size: int = 50
@@ -120,3 +148,4 @@ class ClusterParameters:
     )
     direction_threshold: float = 0.5
     outlier_scale_factor: float = 0.1
+    helix_capture: HelixCaptureParameters | None = None

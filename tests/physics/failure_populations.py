@@ -1,0 +1,69 @@
+"""The failure populations of issue 13: settings, fixture paths and the analysis under test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from spyralflow.phases.cluster import (
+    ClusterParameters,
+    ContinuityJoinParameters,
+    HdbscanParameters,
+    HelixCaptureParameters,
+)
+from spyralflow.phases.cluster.clusterize import cluster_cloud
+from spyralflow.phases.estimation.estimator import EstimateStatus, estimate_cluster
+
+DATA = Path(__file__).resolve().parent / "data"
+MULTI_TURN_FIXTURE = DATA / "multi_turn_protons.h5"
+MAGNETIC_FIELD = 3.0
+BEAM_REGION_RADIUS = 25.0
+
+MULTI_TURN_SETTINGS = {
+    "particles": [2, 3],
+    "reaction": {
+        "target": [1, 2],
+        "projectile": [6, 16],
+        "ejectile": [1, 1],
+        "beam_energy": 184.131,
+        "excitations": [{"energy": 4.0, "width": 0.001, "weight": 1.0}],
+        "vertex_z_range": [100.0, 900.0],
+    },
+    "gas": {"pressure": 300.0},
+    "detector": {"magnetic_field": MAGNETIC_FIELD},
+}
+
+
+def cluster_parameters(capture: bool) -> ClusterParameters:
+    """The shipped Cluster settings, with or without the helix capture."""
+    return ClusterParameters(
+        min_cloud_size=50,
+        hdbscan_parameters=HdbscanParameters(3, 0.03, 10, 10.0),
+        continuity_join=ContinuityJoinParameters(0.4, 0.2),
+        overlap_join=None,
+        direction_threshold=0.5,
+        outlier_scale_factor=0.1,
+        helix_capture=HelixCaptureParameters() if capture else None,
+    )
+
+
+def estimated_vertex_z(
+    cloud: np.ndarray, true_brho: float, parameters: ClusterParameters, with_polar: bool = False
+) -> float | tuple[float, float] | None:
+    """Vertex z (mm) of the accepted estimate nearest the true Brho (the summary's matching).
+
+    With ``with_polar``, (vertex z, polar angle in degrees).
+    """
+    best = None
+    for cluster in cluster_cloud(cloud, parameters):
+        status, values = estimate_cluster(
+            cluster.data, int(cluster.direction), 30, 100.0, MAGNETIC_FIELD, BEAM_REGION_RADIUS
+        )
+        if status is EstimateStatus.ACCEPTED and (
+            best is None or abs(values[8] - true_brho) < abs(best[8] - true_brho)
+        ):
+            best = values
+    if best is None:
+        return None
+    return (float(best[2]), float(np.degrees(best[6]))) if with_polar else float(best[2])
