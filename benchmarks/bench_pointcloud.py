@@ -4,8 +4,9 @@ What it measures, each in its own process (one core each; BLAS/OpenMP threads pi
 
 1. a plain h5py read of the datasets the phase reads (GET matrix, SIS3300 traces, trigger) of
    every event: the floor set by I/O and HDF5 decoding;
-2. our phase on N events, with numba's on-disk cache warm (a job's normal case), and once more
-   with an empty cache (what compilation costs when the code changed);
+2. our phase on N events, with numba's on-disk cache warm (a job's normal case), again with two
+   threads (``SPYRALFLOW_THREADS=2``), and once more with an empty cache (what compilation costs
+   when the code changed);
 3. Spyral's PointcloudPhase on the same file (``pointcloud_spyral_driver.py`` in Spyral's
    environment). Spyral never processes the last event, so its rate counts N - 1 events. Its
    numba compilation (paid by every Spyral process) is reported apart from its steady rate;
@@ -257,11 +258,17 @@ def main() -> None:
         ["--child-ours", str(files["2N"]), str(workdir / "ws_2n"), str(tcorr)], **cache
     )
     double_events = event_count(files["2N"])
+    threaded = run_child(
+        ["--child-ours", str(files["N"]), str(workdir / "ws_threads"), str(tcorr)],
+        SPYRALFLOW_THREADS="2",
+        **cache,
+    )
 
     rows = [
         ("h5py read only", n_events, read),
         ("ours (numba cache warm)", n_events, ours),
         ("ours, 2N events", double_events, double),
+        ("ours, 2 threads", n_events, threaded),
     ]
     spyral_report = None
     python = spyral_python()
@@ -311,6 +318,10 @@ def main() -> None:
     print(
         f"ours / h5py read: {ours['seconds'] / read['seconds']:.2f}x the read time "
         f"({ours_rate / read_rate:.2f} of the read rate)"
+    )
+    print(
+        f"ours with 2 threads (SPYRALFLOW_THREADS=2): {ours['seconds'] / threaded['seconds']:.2f}x "
+        f"the speed of one thread, {threaded['seconds'] / read['seconds']:.2f}x the read time"
     )
     print(
         f"peak RSS: {ours['rss_mb']:.0f} MB for {n_events} events, {double['rss_mb']:.0f} MB for "

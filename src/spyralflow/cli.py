@@ -72,17 +72,13 @@ THREAD_VARIABLES = (
 
 
 def use_numba_cache_of(arguments: argparse.Namespace) -> None:
-    """Keep compiled numba kernels per phase code hash, under the workspace.
+    """Keep compiled numba kernels in the machine-wide cache of the phase's code hash.
 
-    Numba keys its disk cache on each kernel's own file only, so a kernel calling one from
-    another module would keep stale machine code after an edit of the callee. A folder per code
-    hash (which covers every module the phase imports) cannot go stale; jobs of the same code
-    share it, so only the first job of a phase compiles.
+    See ``spyralflow.framework.kernels``; set ``SPYRALFLOW_CACHE_DIR`` to move it.
     """
-    if os.environ.get("NUMBA_CACHE_DIR") or not getattr(arguments, "code_hash", ""):
-        return
-    folder = Path(arguments.workspace) / ".numba_cache" / arguments.code_hash
-    os.environ["NUMBA_CACHE_DIR"] = str(folder.resolve())
+    from spyralflow.framework.kernels import prepare_numba
+
+    prepare_numba(getattr(arguments, "code_hash", ""))
 
 
 def limit_threads(threads: int) -> None:

@@ -188,21 +188,48 @@ def test_cli_job_limits_numerical_threads_to_the_rule_threads(tmp_path: Path) ->
     assert (tmp_path / "Quiet" / "run_0001.txt").read_text() == "3"
 
 
-def test_jobs_keep_numba_caches_per_code_hash(tmp_path: Path) -> None:
-    (tmp_path / "run_0001.h5").write_text("x")
+def test_jobs_keep_numba_caches_per_code_hash_outside_the_workspace(tmp_path: Path) -> None:
+    """Every workspace shares one cache per code hash; SPYRALFLOW_CACHE_DIR moves it."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "run_0001.h5").write_text("x")
     command = [
         sys.executable, "-c",
         "import os, sys; from spyralflow.cli import main; code = main(sys.argv[1:]); "
         "print(os.environ['NUMBA_CACHE_DIR']); raise SystemExit(code)",
         "run-phase", "--phase-class", "test_framework._Quiet", "--parameters", "{}",
-        "--workspace", str(tmp_path), "--code-hash", "0123abcd", "--run", "0001",
-        "--incoming", f"trace={tmp_path / 'run_0001.h5'}",
+        "--workspace", str(workspace), "--code-hash", "0123abcd", "--run", "0001",
+        "--incoming", f"trace={workspace / 'run_0001.h5'}",
     ]  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
-    environment["PYTHONPATH"] = str(HERE)
+    environment["PYTHONPATH"] = os.pathsep.join([str(HERE), environment.get("PYTHONPATH", "")])
+    environment["SPYRALFLOW_CACHE_DIR"] = str(tmp_path / "cache")
     completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == str(tmp_path.resolve() / ".numba_cache" / "0123abcd")
+    assert completed.stdout.strip() == str(tmp_path.resolve() / "cache" / "numba" / "0123abcd")
+    del environment["SPYRALFLOW_CACHE_DIR"]
+    environment["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert completed.returncode == 0, completed.stderr
+    expected = tmp_path.resolve() / "xdg" / "spyralflow" / "numba" / "0123abcd"
+    assert completed.stdout.strip() == str(expected)
+    environment["NUMBA_CACHE_DIR"] = str(tmp_path / "chosen")
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert completed.stdout.strip() == str(tmp_path / "chosen")
+
+
+def test_phase_jobs_load_no_numba_extensions(tmp_path: Path) -> None:
+    """Installed numba extensions (vector imports sympy) cost a second of every job."""
+    script = (
+        "import sys; from spyralflow.framework.kernels import prepare_numba; prepare_numba('');"
+        "import numba\n@numba.njit\ndef f(x):\n    return x + 1\nf(1);"
+        "print(sorted({'sympy', 'vector', 'rocket_fft'} & set(sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
 
 
 class _Queue:

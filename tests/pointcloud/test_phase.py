@@ -126,6 +126,24 @@ def test_the_seed_fixes_the_centroid_jitter(phase, tmp_path):
     np.testing.assert_allclose(clouds[0][:, TIME], clouds[2][:, TIME], atol=1e-3)
 
 
+@pytest.mark.parametrize("layout", [TraceLayout.MERGER_1_0, TraceLayout.MERGER_2_0])
+def test_the_job_threads_give_the_clouds_of_one_thread(phase, tmp_path, monkeypatch, layout):
+    """Peaks searched ahead in threads leave the clouds and the jitter stream bit-identical."""
+    base = run_events()
+    events = {number: base[number % 4] for number in range(14) if number != 6}
+    trace = write_trace_file(tmp_path / "run_0005.h5", layout, events)
+    files = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("SPYRALFLOW_THREADS", threads)
+        result = run_phase_on(phase, trace, tmp_path / f"threads_{threads}")
+        files[threads] = list(iter_pointclouds(result.artifacts["pointcloud"]))
+    assert [event.event for event in files["3"]] == [0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13]
+    for one, many in zip(files["1"], files["3"], strict=True):
+        assert one.event == many.event
+        np.testing.assert_array_equal(one.cloud, many.cloud)
+        assert one.attributes == many.attributes
+
+
 def test_a_run_without_events_writes_valid_empty_artifacts(phase, tmp_path):
     trace = write_trace_file(tmp_path / "run_0005.h5", TraceLayout.MERGER_1_0, {})
     result = run_phase_on(phase, trace, tmp_path / "ws")

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from spyralflow.framework.atomic import atomic_output
 from spyralflow.framework.provenance import PROVENANCE_KEY, Provenance, stamp_provenance
+from spyralflow.io.arrow import numeric_column
 from spyralflow.io.traces.base import SCALER_TABLE_COLUMNS
 
 GATED_IC_HEADER = "IC counts with multiplicity <= {multiplicity}"
@@ -24,12 +25,13 @@ GATED_IC_HEADER = "IC counts with multiplicity <= {multiplicity}"
 def scaler_table(rows: np.ndarray) -> pa.Table:
     """The scaler table (n, 12) as an Arrow table of 12 int64 columns (polars reads Int64).
 
-    Built with pyarrow rather than polars, which would add a third of a second to every job.
+    Built with pyarrow rather than polars, which would add a third of a second to every job, and
+    from the numpy buffers, since ``pyarrow.array`` would import pandas.
     """
     rows = np.asarray(rows, dtype=np.int64).reshape(-1, len(SCALER_TABLE_COLUMNS))
     return pa.table(
         {
-            name: pa.array(rows[:, index], type=pa.int64())
+            name: numeric_column(rows[:, index], np.int64)
             for index, name in enumerate(SCALER_TABLE_COLUMNS)
         }
     )

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def fix_edges_and_mask_excursions(
     samples: np.ndarray, truncate_replacement: bool
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,8 @@ from spyralflow.phases.pointcloud.peaks import Peaks, PeakSearch, find_peaks
 GET_REL_HEIGHT = 0.95
 """Relative height at which GET peak widths and edges are measured (Spyral's value)."""
 GET_MIN_WIDTH = 1.0
+TracePeaks = tuple[np.ndarray, Peaks]
+"""The pad number of each trace of a GET matrix, and the peaks found on its traces."""
 UNSET_IC_VALUE = -1.0
 """The value of every ``ic_*`` attribute of an event without a good IC signal."""
 
@@ -79,21 +81,24 @@ class EventProcessor:
     def __post_init__(self) -> None:
         self._search = get_peak_search(self.get_params)
 
-    def _peaks(self, get_matrix: np.ndarray) -> tuple[np.ndarray, Peaks]:
-        """Pad numbers of the traces, and every peak of the traces that have a pad."""
+    def peaks(self, get_matrix: np.ndarray) -> TracePeaks:
+        """Pad numbers of the traces, and every peak of the traces that have a pad.
+
+        Pure and free of the GIL in its kernels, so several events can be searched at once.
+        """
         pads = get_matrix[:, GET_PAD_COLUMN].astype(np.int64)
         traces = remove_baseline(
             get_matrix[:, GET_CHANNEL_COLUMNS:], self.get_params.baseline_window_scale
         )
         return pads, find_peaks(traces, pads != INVALID_PAD, self._search)
 
-    def cloud(self, get_matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The calibrated (N, 8) cloud of a GET matrix, sorted by z.
+    def cloud(self, found: TracePeaks, rng: np.random.Generator) -> np.ndarray:
+        """The calibrated (N, 8) cloud of a GET matrix's ``peaks``, sorted by z.
 
         ``rng`` gives one U[0, 1) number per peak found on a trace with a pad (before the
         amplitude cut), in trace order, as Spyral draws them.
         """
-        pads, peaks = self._peaks(get_matrix)
+        pads, peaks = found
         uniforms = rng.random(len(peaks))
         cloud = assemble_cloud(pads, peaks, uniforms, self.pad_map, self.get_params.peak_threshold)
         calibrate_z(cloud, self.det_params)
@@ -106,14 +111,14 @@ class EventProcessor:
         pads = get_matrix[:, GET_PAD_COLUMN]
         return int(((pads != INVALID_PAD) & ((pads < 0) | (pads >= self.pad_map.pad_count))).sum())
 
-    def draw_jitter(self, get_matrix: np.ndarray, rng: np.random.Generator) -> None:
-        """Draw the jitter numbers of a GET matrix whose cloud is not wanted.
+    @staticmethod
+    def draw_jitter(found: TracePeaks, rng: np.random.Generator) -> None:
+        """Draw the jitter numbers of a GET matrix's ``peaks`` whose cloud is not wanted.
 
         Spyral finds peaks (and draws) on every GET matrix it reads, IC-downscale events and
         merger 2.0 silicon data included.
         """
-        _, peaks = self._peaks(get_matrix)
-        rng.random(len(peaks))
+        rng.random(len(found[1]))
 
     def ion_chamber(self, event: RawEvent) -> IonChamberSignal | None:
         """The event's good-IC triggering peak, or None."""

@@ -248,7 +248,7 @@ def _order_matters(
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def find_peaks_kernel(
     traces: np.ndarray,
     rows: np.ndarray,

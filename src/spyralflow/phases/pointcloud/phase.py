@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from spyralflow.io.pointcloud_file import PointcloudWriter
 from spyralflow.io.scalers import write_gated_ic_count, write_scaler_parquet
 from spyralflow.io.traces import RawEvent, TraceReader, open_trace_reader
 from spyralflow.phases.detector import DetectorParameters
-from spyralflow.phases.pointcloud.event import EventProcessor, cloud_attributes
+from spyralflow.phases.pointcloud.event import EventProcessor, TracePeaks, cloud_attributes
 from spyralflow.phases.pointcloud.garfield import (
     DriftCorrection,
     build_correction_grid,
@@ -221,25 +225,28 @@ class PointcloudPhase(PhaseLike):
         total, messages_every = progress_plan(len(reader))
         message = StatusMessage(self.name, 1, total, reader.run_number)
         since_message = 0
-        with PointcloudWriter(
-            path, provenance, reader.first_event, reader.last_event, reader.report
-        ) as writer:
-            for event_number in reader.event_numbers():
+        with (
+            PointcloudWriter(
+                path, provenance, reader.first_event, reader.last_event, reader.report
+            ) as writer,
+            ThreadPoolExecutor(job_threads()) as pool,
+        ):
+            for event, found in events_with_peaks(reader, processor, pool, job_threads()):
                 since_message += 1
                 if since_message > messages_every:
                     since_message = 0
                     msg_queue.put(message)
                 tally.events += 1
-                event = reader.read_event(event_number)
                 if event is None:
                     continue
-                self._process_event(reader, event, processor, writer, tally, rng)
+                self._process_event(reader, event, found, processor, writer, tally, rng)
         return tally
 
     @staticmethod
     def _process_event(
         reader: TraceReader,
         event: RawEvent,
+        found: TracePeaks | None,
         processor: EventProcessor,
         writer: PointcloudWriter,
         tally: RunTally,
@@ -254,13 +261,13 @@ class PointcloudPhase(PhaseLike):
         cloud = None
         # Spyral finds peaks (drawing jitter) in all GET data it reads, before it looks at the
         # trigger; doing the same keeps the rng stream, hence the clouds, equal to Spyral's.
-        if event.get_pads is not None:
+        if found is not None:
             if downscale:
-                processor.draw_jitter(event.get_pads, rng)
+                processor.draw_jitter(found, rng)
             else:
-                cloud = processor.cloud(event.get_pads, rng)
+                cloud = processor.cloud(found, rng)
         for matrix in reader.read_silicon(event.event).values():
-            processor.draw_jitter(matrix, rng)
+            processor.draw_jitter(processor.peaks(matrix), rng)
         if downscale:
             tally.ic_downscale += 1
             tally.ic_downscale_good += processor.ion_chamber(event) is not None
@@ -271,3 +278,40 @@ class PointcloudPhase(PhaseLike):
             writer.write(event.event, cloud, cloud_attributes(event, signal))
             tally.clouds += 1
             tally.points += len(cloud)
+
+
+def job_threads() -> int:
+    """The threads of the job (``SPYRALFLOW_THREADS``, set from the rule's ``threads:``), or 1."""
+    text = os.environ.get("SPYRALFLOW_THREADS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def events_with_peaks(
+    reader: TraceReader, processor: EventProcessor, pool: ThreadPoolExecutor, threads: int
+) -> Iterator[tuple[RawEvent | None, TracePeaks | None]]:
+    """Each event of ``reader`` in order (None if absent) with its GET peaks (None if no GET).
+
+    With more than one thread, the next ``2 * threads`` events are read ahead and their peaks
+    searched in ``pool`` (the kernels and the FFT release the GIL) while this thread reads and
+    writes; the window keeps memory flat in the run length. Reading stays in this thread.
+    """
+
+    def search(event: RawEvent | None) -> TracePeaks | None:
+        if event is None or event.get_pads is None:
+            return None
+        return processor.peaks(event.get_pads)
+
+    events = (reader.read_event(number) for number in reader.event_numbers())
+    if threads <= 1:
+        for event in events:
+            yield event, search(event)
+        return
+    window: deque[tuple[RawEvent | None, Future]] = deque()
+    for event in events:
+        window.append((event, pool.submit(search, event)))
+        if len(window) >= 2 * threads:
+            ahead, future = window.popleft()
+            yield ahead, future.result()
+    while window:
+        ahead, future = window.popleft()
+        yield ahead, future.result()

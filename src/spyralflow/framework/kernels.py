@@ -1,0 +1,58 @@
+"""Where a job's compiled numba kernels live, and what numba loads before the first kernel.
+
+Both must be settled before numba is imported (it reads ``NUMBA_CACHE_DIR`` once), so the CLI
+calls ``prepare_numba`` first thing in every phase job.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_VARIABLE = "SPYRALFLOW_CACHE_DIR"
+"""Overrides the machine-wide cache folder (default ``$XDG_CACHE_HOME/spyralflow``)."""
+
+
+def cache_root() -> Path:
+    """The machine-wide spyralflow cache folder: ``$SPYRALFLOW_CACHE_DIR``, else the XDG one."""
+    explicit = os.environ.get(CACHE_VARIABLE)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "spyralflow"
+
+
+def numba_cache_folder(code_hash: str) -> Path:
+    """The numba cache of one phase code hash: ``<cache root>/numba/<code_hash>``.
+
+    Numba keys its disk cache on each kernel's own file only, so a kernel calling one from
+    another module would keep stale machine code after an edit of the callee. A folder per code
+    hash (which covers every module the phase imports) cannot go stale. It lies outside the
+    workspace so that every workspace on the machine shares it: only the first job of a code
+    version, anywhere, compiles.
+    """
+    return cache_root().resolve() / "numba" / code_hash
+
+
+def skip_numba_extensions() -> None:
+    """Do not load the third-party ``numba_extensions`` entry points in a phase job.
+
+    Numba imports every installed extension before it dispatches its first kernel, cached or
+    not; here that is ``vector`` (which imports sympy) and ``rocket_fft`` (scipy.fft): about a
+    second of every job, for types no spyralflow kernel uses. ``init_all`` marks itself done
+    through this module flag, so setting it first is the one way to skip them.
+    """
+    from numba.core import entrypoints
+
+    entrypoints._already_initialized = True
+
+
+def prepare_numba(code_hash: str) -> None:
+    """Set up numba for one phase job: the shared cache of ``code_hash``, no extensions.
+
+    A ``NUMBA_CACHE_DIR`` already set is respected (the user chose it); an empty code hash
+    (a hand-run job) leaves numba's default cache beside the sources.
+    """
+    if code_hash and not os.environ.get("NUMBA_CACHE_DIR"):
+        os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
+    skip_numba_extensions()
