@@ -32,7 +32,11 @@ JOB_SIDE = "(called by the workflow) "
 # Subcommands of other modules, in the order --help lists them: user commands (rules, why,
 # then these) before the job-side commands.
 USER_COMMAND_MODULES: tuple[str, ...] = ("spyralflow.status",)
-JOB_COMMAND_MODULES = ("spyralflow.simulation.cli", "spyralflow.summary.cli")
+JOB_COMMAND_MODULES = (
+    "spyralflow.simulation.cli",
+    "spyralflow.summary.cli",
+    "spyralflow.spectrum.cli",
+)
 
 
 def _key_value(text: str) -> tuple[str, Path]:
