@@ -7,7 +7,7 @@ Example::
 
 It reads only files, so it works while snakemake runs, after it finished or crashed, and on a
 cluster's shared file system: the phase jobs' logs ``<workspace>/logs/<phase>/run_NNNN.log``
-(their ``progress:`` lines, their ``done`` and ``error:`` lines) and Snakemake's own state
+(their ``progress:`` and ``error:`` lines) and Snakemake's own state
 (``.snakemake/incomplete/``, the outputs of jobs that started and have not finished, and the
 newest ``.snakemake/log/*.snakemake.log``). Per run it prints the furthest phase, its state
 (done, running, interrupted, failed) and a progress bar of a running job; then each failure
@@ -30,7 +30,6 @@ BAR_WIDTH = 24
 CAUSE_WIDTH = 200
 _PROGRESS = re.compile(r"^progress: run (-?\d+) \| (.*?) \| (\d+)/(\d+) ")
 _ERROR = re.compile(r"^spyralflow [\w-]+: error: (.*)$")
-_DONE = re.compile(r", phase .*: done")
 _RUN_LOG = re.compile(r"^run_(\d+)\.log$")
 _STEPS = re.compile(r"(\d+) of (\d+) steps \((\d+%)\) done")
 
@@ -95,23 +94,19 @@ def read_job(log: Path, phase: str, run: int, started: bool, running: bool) -> J
     """The state of one job from its log; ``started``: Snakemake lists its output incomplete."""
     done = total = 0
     cause = ""
-    finished = False
     for line in log.read_text(errors="replace").splitlines():
         if match := _PROGRESS.match(line):
             done, total = int(match.group(3)), int(match.group(4))
         elif match := _ERROR.match(line):
             cause = match.group(1)
-        elif _DONE.search(line):
-            finished = True
+    # Snakemake keeps an incomplete marker from a job's start until its success, also when it
+    # is killed; a log without one belongs to a job that finished.
     if cause:
         state = FAILED
     elif started:
         state = RUNNING if running else INTERRUPTED
-    elif finished:
-        state = DONE
     else:
-        # A log without a done line and no incomplete marker: snakemake was stopped hard.
-        state = RUNNING if running else INTERRUPTED
+        state = DONE
     return JobState(phase, run, state, done, total, cause[:CAUSE_WIDTH], log)
 
 
@@ -125,7 +120,8 @@ def phase_order(directory: Path, logs: Path) -> list[str]:
     found = sorted(path.name for path in logs.iterdir() if path.is_dir()) if logs.is_dir() else []
     if plans:
         ordered = list(json.loads(plans[-1].read_text()).get("artifacts", {}))
-        return ordered + [name for name in found if name not in ordered]
+        # Folders outside the plan (the simulation's) hold the steps before the phases.
+        return [name for name in found if name not in ordered] + ordered
     return found
 
 
@@ -150,7 +146,7 @@ def collect(directory: Path, workspace: Path) -> list[JobState]:
 def progress_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     """``[#####-----]  50%`` for ``done`` of ``total`` steps."""
     if total <= 0:
-        return "[" + "?" * width + "]"
+        return "(no progress line yet)"
     filled = round(width * min(done, total) / total)
     return f"[{'#' * filled}{'-' * (width - filled)}] {100 * min(done, total) // total:3d}%"
 
