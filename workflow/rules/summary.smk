@@ -58,7 +58,7 @@ if PIPELINE.summary is not None:
             runtime=30,
         params:
             settings=SUMMARY.settings_json,
-            extras=str(SUMMARY.folder),
+            extras=lambda wildcards, output: str(Path(output.table).parent),
             simulation=SUMMARY.simulation_json,
             code_hash=SUMMARY.code_hash,
             lineage=SUMMARY.lineage,
