@@ -44,7 +44,8 @@ def _small_default_config() -> dict:
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("default")
     (root / "config.yaml").write_text(yaml.safe_dump(_small_default_config()))
-    result = run_snakemake(root, "--cores", "2")
+    # A shared, loaded machine can take far longer than the helper's default 10 minutes.
+    result = run_snakemake(root, "--cores", "2", timeout=3600)
     assert result.returncode == 0, result.output[-5000:]
     return root
 
