@@ -138,6 +138,10 @@ def build_spectrum(
     histogram = make_histogram(ex, low, high, settings.bin_width)
     found = settings.states is None
     states = find_states(histogram, settings.max_states) if found else list(settings.states)
+    if found and states and settings.ex_range is None:
+        # Fit around the found peaks, as around configured ones: the tails would dominate.
+        low, high = histogram_range(ex, states, None)
+        histogram = make_histogram(ex, low, high, settings.bin_width)
     inside = [state for state in states if low < state < high]
     if len(inside) < len(states):
         log.warning("states %s MeV lie outside the histogram range; not fitted", states)

@@ -21,7 +21,7 @@ from scipy.stats import norm
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 PEARSON_ITERATIONS = 3
 MINIMUM_VARIANCE = 1.0  # counts^2: keeps empty bins from weighing infinitely
-STATE_PADDING_MEV = 1.0
+STATE_PADDING_MEV = 1.5
 FIND_SMOOTHING_BINS = 1.5
 MINIMUM_PROMINENCE = 5.0  # counts of the smoothed histogram
 
@@ -109,18 +109,21 @@ class PeakFit:
 def histogram_range(
     values: np.ndarray, states: Sequence[float] | None, ex_range: tuple[float, float] | None
 ) -> tuple[float, float]:
-    """The histogram range (MeV): ``ex_range``, or from the data and the states."""
+    """The histogram range (MeV): ``ex_range``; else the states widened by
+    ``STATE_PADDING_MEV``; else the data's 5th to 95th percentile widened by 20 %.
+
+    Missing-mass spectra have long tails (badly fitted tracks): a range from the extreme
+    percentiles would spend most bins on them.
+    """
     if ex_range is not None:
         return ex_range
-    if values.size == 0 and not states:
-        return (-1.0, 1.0)
-    low, high = np.percentile(values, [1.0, 99.0]) if values.size else (states[0], states[-1])
-    span = max(high - low, 1.0)
-    low, high = low - 0.1 * span, high + 0.1 * span
     if states:
-        low = min(low, min(states) - STATE_PADDING_MEV)
-        high = max(high, max(states) + STATE_PADDING_MEV)
-    return float(low), float(high)
+        return min(states) - STATE_PADDING_MEV, max(states) + STATE_PADDING_MEV
+    if values.size == 0:
+        return (-1.0, 1.0)
+    low, high = np.percentile(values, [5.0, 95.0])
+    span = max(high - low, 1.0)
+    return float(low - 0.2 * span), float(high + 0.2 * span)
 
 
 def make_histogram(values: np.ndarray, low: float, high: float, bin_width: float) -> Histogram:
@@ -150,6 +153,26 @@ def _model(energy: np.ndarray, bin_width: float, background: float, *peaks: floa
     return expected
 
 
+def _pearson_fit(model, centres, counts, start, bounds):
+    """``curve_fit`` with the bin variances set to the model's expectation, iterated."""
+    lower, upper = bounds
+    start = [float(np.clip(value, a, b)) for value, a, b in zip(start, lower, upper, strict=True)]
+    variance = np.maximum(counts, MINIMUM_VARIANCE)
+    for _ in range(PEARSON_ITERATIONS):
+        start, covariance = curve_fit(
+            model,
+            centres,
+            counts,
+            p0=start,
+            sigma=np.sqrt(variance),
+            absolute_sigma=True,
+            bounds=(lower, upper),
+            maxfev=20000,
+        )
+        variance = np.maximum(model(centres, *start), MINIMUM_VARIANCE)
+    return start, covariance
+
+
 def fit_peaks(histogram: Histogram, states: Sequence[float]) -> PeakFit:
     """Fit one Gaussian per starting energy in ``states`` plus a flat background.
 
@@ -175,35 +198,43 @@ def fit_peaks(histogram: Histogram, states: Sequence[float]) -> PeakFit:
             f"{int(counts.sum())} entries in {centres.size} bins cannot fit {len(states)} peak(s)"
         )
     limits = [low, *((a + b) / 2.0 for a, b in itertools.pairwise(states)), high]
-    start_width = max(2.0 * width, 0.1)
-    start, lower, upper = [np.median(counts) / width * 0.1], [0.0], [np.inf]
+    spacing = min((b - a for a, b in itertools.pairwise(states)), default=high - low)
+    start_width = max(2.0 * width, 0.25 * spacing)
+    background = [float(np.median(counts)) / width * 0.1]
+    amplitudes = [
+        max(counts[np.abs(centres - state) < spacing / 2.0].sum(), 1.0) for state in states
+    ]
+    width_bounds = (0.25 * width, 0.5 * (high - low))
+    # First one width for every peak (a robust start when peaks overlap), then free widths.
+    shared_start = [*background, start_width]
+    shared_lower, shared_upper = [0.0, width_bounds[0]], [np.inf, width_bounds[1]]
     for index, state in enumerate(states):
-        nearby = np.abs(centres - state) < 2.0 * start_width
-        start += [max(counts[nearby].sum(), 1.0), state, start_width]
-        lower += [0.0, limits[index], 0.25 * width]
-        upper += [np.inf, limits[index + 1], 0.5 * (high - low)]
-    start = [float(np.clip(value, a, b)) for value, a, b in zip(start, lower, upper, strict=True)]
-    variance = np.maximum(counts, MINIMUM_VARIANCE)
+        shared_start += [amplitudes[index], state]
+        shared_lower += [0.0, limits[index]]
+        shared_upper += [np.inf, limits[index + 1]]
+
+    def shared_model(energy: np.ndarray, background: float, sigma: float, *peaks: float):
+        expanded = []
+        for counts_, centroid in zip(peaks[0::2], peaks[1::2], strict=True):
+            expanded += [counts_, centroid, sigma]
+        return _model(energy, width, background, *expanded)
 
     def model(energy: np.ndarray, *parameters: float) -> np.ndarray:
         return _model(energy, width, *parameters)
 
     try:
-        for _ in range(PEARSON_ITERATIONS):
-            values, covariance = curve_fit(
-                model,
-                centres,
-                counts,
-                p0=start,
-                sigma=np.sqrt(variance),
-                absolute_sigma=True,
-                bounds=(lower, upper),
-                maxfev=20000,
-            )
-            start = values
-            variance = np.maximum(model(centres, *values), MINIMUM_VARIANCE)
+        shared, _ = _pearson_fit(
+            shared_model, centres, counts, shared_start, (shared_lower, shared_upper)
+        )
+        start, lower, upper = [shared[0]], [0.0], [np.inf]
+        for index in range(len(states)):
+            start += [shared[2 + 2 * index], shared[3 + 2 * index], shared[1]]
+            lower += [0.0, limits[index], width_bounds[0]]
+            upper += [np.inf, limits[index + 1], width_bounds[1]]
+        values, covariance = _pearson_fit(model, centres, counts, start, (lower, upper))
     except (RuntimeError, ValueError) as error:
         raise PeakFitError(f"the peak fit did not converge: {error}") from error
+    variance = np.maximum(model(centres, *values), MINIMUM_VARIANCE)
     errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     chisq = float((((counts - model(centres, *values)) ** 2) / variance).sum())
     peaks = [

@@ -23,8 +23,8 @@ class SpectrumSettings:
     states : tuple[float, ...] or None
         Excitation energies (MeV) of the states to fit; None finds the peaks in the histogram.
     ex_range : tuple[float, float] or None
-        Histogram range in MeV; None takes it from the data (1st to 99th percentile, widened by
-        10 % and to 1 MeV around every configured state).
+        Histogram range in MeV; None takes 1.5 MeV around the configured states, or without
+        them the data's 5th to 95th percentile widened by 20 %.
     bin_width : float
         Histogram bin width, MeV.
     max_states : int
