@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from spyralflow.summary.kinematics import RESIDUAL_ROW, STATE_RESOLUTION
+from spyralflow.summary.kinematics import RESIDUAL_ROW
 from spyralflow.summary.matching import EJECTILE_ROW, Particle
 from spyralflow.summary.metrics import robust_sigma
 
@@ -37,6 +37,7 @@ KINEMATICS_COLUMNS = (
     "redchisq",
     "reason",
 )
+STATE_GROUPING_MEV = 0.1
 PULL_QUANTITIES = {
     # quantity: (reconstructed column, sigma column, true column, scale of reconstructed to true)
     "vertex_z": ("vertex_z", "sigma_vz", "true_vertex_z", 1000.0),
@@ -95,23 +96,25 @@ def match_kinematics(truth_rows: pl.DataFrame, kinematics: pl.DataFrame) -> pl.D
     )
 
 
-def _state_of(values: pl.Expr) -> pl.Expr:
-    return (values / STATE_RESOLUTION).round() * STATE_RESOLUTION
-
-
 def ex_table(truth_rows: pl.DataFrame, matched: pl.DataFrame) -> pl.DataFrame:
-    """The Ex table (module docstring) of every true state."""
-    truth_states = truth_rows.with_columns(_state_of(pl.col("true_excitation")).alias("state"))
-    matched_states = matched.with_columns(_state_of(pl.col("true_excitation")).alias("state"))
+    """The Ex table (module docstring) of every true state.
+
+    True excitations within ``STATE_GROUPING_MEV`` of each other are one state (a state's
+    simulated width spreads them), labelled by their mean.
+    """
+    group = (pl.col("true_excitation") / STATE_GROUPING_MEV).round().alias("group")
+    truth_states = truth_rows.filter(pl.col("true_excitation").is_not_null()).with_columns(group)
+    matched_states = matched.with_columns(group)
     records = []
-    for state in sorted(truth_states["state"].drop_nulls().unique().to_list()):
-        n_truth = truth_states.filter(pl.col("state") == state).height
-        rows = matched_states.filter((pl.col("state") == state) & pl.col("ex").is_finite())
+    for key in sorted(truth_states["group"].unique().to_list()):
+        in_state = truth_states.filter(pl.col("group") == key)
+        rows = matched_states.filter((pl.col("group") == key) & pl.col("ex").is_finite())
         ex = rows["ex"].to_numpy().astype(float)
         residual = ex - rows["true_excitation"].to_numpy().astype(float)
+        n_truth = in_state.height
         records.append(
             {
-                "state": float(state),
+                "state": float(in_state["true_excitation"].mean()),
                 "n_truth": n_truth,
                 "n_reconstructed": ex.size,
                 "efficiency": ex.size / n_truth if n_truth else float("nan"),
