@@ -138,7 +138,10 @@ def plan_summary(
             f"config key 'summary': no phase writes the '{ESTIMATION_KEY}' artifact to compare "
             "with truth"
         )
-    readers = {_producer(artifacts, key) for key in (ESTIMATION_KEY, SOLVER_KEY, CLUSTER_KEY, KINEMATICS_KEY)}
+    readers = {
+        _producer(artifacts, key)
+        for key in (ESTIMATION_KEY, SOLVER_KEY, CLUSTER_KEY, KINEMATICS_KEY)
+    }
     return SummaryPlan(
         truth=truth,
         estimation=estimation,
