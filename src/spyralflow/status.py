@@ -25,6 +25,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+DESCRIPTION = """\
+Show where every run of a workspace stands, from the files on disk (while snakemake runs, after
+it finished or crashed): per run its furthest phase and state (done, running, interrupted,
+failed), a progress bar of a running job from its log's progress lines, then each failed job with
+its one-line cause and log.
+
+  spyralflow status
+  spyralflow status --directory analysis --configfile analysis/config.yaml
+"""
 DONE, RUNNING, INTERRUPTED, FAILED, WAITING = "done", "running", "interrupted", "failed", "waiting"
 BAR_WIDTH = 24
 CAUSE_WIDTH = 200
@@ -215,7 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "status",
         help="show every run's phase, running jobs' progress and failures",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

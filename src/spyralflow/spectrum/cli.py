@@ -44,7 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "spectrum",
         help="(called by the workflow) excitation-energy spectrum of all runs with fitted peaks",
-        description=__doc__,
+        description=(
+            "Histogram the excitation energies of every run's Kinematics table, fit the peaks "
+            "and write the peak table (parquet and HTML) and the plots; the spectrum rule "
+            "calls it."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--settings", default="{}", help="the config's spectrum block as JSON")
