@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: PIPELINE.rules_path
 include: "workflow/rules/simulation.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/spectrum.smk"
 
 
 rule all:
@@ -22,3 +23,4 @@ rule all:
     input:
         PIPELINE.final_targets,
         SUMMARY_TARGETS,
+        SPECTRUM_TARGETS,

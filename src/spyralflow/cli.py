@@ -24,14 +24,19 @@ Run the pipeline with snakemake, from the folder holding config/config.yaml:
   snakemake --cores 2        run what is missing or out of date
   snakemake -n               list the jobs that would run
   spyralflow why             which phase parameters or code changed since the last run
+  spyralflow status          every run's phase, running jobs' progress, failures
 
 The job commands below are what the workflow's rules call; you do not need them by hand.
 """
 JOB_SIDE = "(called by the workflow) "
 # Subcommands of other modules, in the order --help lists them: user commands (rules, why,
 # then these) before the job-side commands.
-USER_COMMAND_MODULES: tuple[str, ...] = ()
-JOB_COMMAND_MODULES = ("spyralflow.simulation.cli", "spyralflow.summary.cli")
+USER_COMMAND_MODULES: tuple[str, ...] = ("spyralflow.status",)
+JOB_COMMAND_MODULES = (
+    "spyralflow.simulation.cli",
+    "spyralflow.summary.cli",
+    "spyralflow.spectrum.cli",
+)
 
 
 def _key_value(text: str) -> tuple[str, Path]:

@@ -10,8 +10,8 @@ import pytest
 
 from spyralflow.cli import JOB_SIDE, build_parser
 
-USER_COMMANDS = ["rules", "why"]
-JOB_COMMANDS = ["run-phase", "create-assets", "simulate", "summary"]
+USER_COMMANDS = ["rules", "why", "status"]
+JOB_COMMANDS = ["run-phase", "create-assets", "simulate", "summary", "spectrum"]
 DEVELOPER_WORDS = ("``", "::", "import", "Module-level", "docstring")
 
 

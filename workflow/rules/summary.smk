@@ -12,6 +12,10 @@ if PIPELINE.summary is not None:
             estimation=PIPELINE.per_run(SUMMARY.estimation),
             solver=PIPELINE.per_run(SUMMARY.solver) if SUMMARY.solver else [],
             cluster=PIPELINE.per_run(SUMMARY.cluster) if SUMMARY.cluster else [],
+            kinematics=(
+                PIPELINE.per_run(SUMMARY.kinematics) if SUMMARY.kinematics else []
+            ),
+            gate=SUMMARY.solver_gate or [],
         output:
             table=SUMMARY.output("summary.parquet"),
             purity=SUMMARY.output("purity.parquet"),
@@ -30,6 +34,18 @@ if PIPELINE.summary is not None:
                 caption="../report/residuals.rst",
                 category="Summary",
             ),
+            extras=[
+                (
+                    report(
+                        SUMMARY.output(name),
+                        caption=f"../report/{name.split('.')[0]}.rst",
+                        category="Summary",
+                    )
+                    if name.endswith((".html", ".png"))
+                    else SUMMARY.output(name)
+                )
+                for name in SUMMARY.extra_files
+            ],
         log:
             SUMMARY.output("summary.log"),
         benchmark:
@@ -42,6 +58,7 @@ if PIPELINE.summary is not None:
             runtime=30,
         params:
             settings=SUMMARY.settings_json,
+            extras=lambda wildcards, output: str(Path(output.table).parent),
             simulation=SUMMARY.simulation_json,
             code_hash=SUMMARY.code_hash,
             lineage=SUMMARY.lineage,
@@ -52,4 +69,5 @@ if PIPELINE.summary is not None:
             "--cluster {input.cluster:q} --purity-table {output.purity:q} "
             "--table {output.table:q} --pid-plot {output.pid:q} "
             "--kinematics-plot {output.kinematics:q} "
-            "--residuals-plot {output.residuals:q} > {log:q} 2>&1"
+            "--residuals-plot {output.residuals:q} --kinematics {input.kinematics:q} "
+            "--solver-gate {input.gate:q} --extras-folder {params.extras:q} > {log:q} 2>&1"

@@ -27,6 +27,7 @@ from spyralflow.framework.config import (
 from spyralflow.framework.runs import discover_runs, planned_runs, run_label
 from spyralflow.generator.lineage import file_fingerprint, parameter_files
 from spyralflow.generator.simulation import SimulationPlan, plan_simulation
+from spyralflow.generator.spectrum import SpectrumPlan, plan_spectrum
 from spyralflow.generator.summary import SummaryPlan, plan_summary
 from spyralflow.generator.workspace import claim_workspace
 
@@ -59,6 +60,8 @@ class PreparedWorkflow:
         The simulation rule's plan when the config simulates its input runs.
     summary : SummaryPlan or None
         The summary rule's plan when the config asks for it.
+    spectrum : SpectrumPlan or None
+        The spectrum rule's plan when a phase writes Kinematics tables.
     """
 
     config: PipelineConfig
@@ -69,6 +72,7 @@ class PreparedWorkflow:
     runs: list[str]
     simulation: SimulationPlan | None = None
     summary: SummaryPlan | None = None
+    spectrum: SpectrumPlan | None = None
 
     def per_run(self, pattern: str) -> list[str]:
         """A ``{run}`` pattern expanded over the runs."""
@@ -223,6 +227,7 @@ def prepare_workflow(
         runs=_runs(config, plan["entry"]),
         simulation=simulation,
         summary=plan_summary(config, plan["artifacts"], plan["lineages"], simulation),
+        spectrum=plan_spectrum(config, plan["artifacts"]),
     )
 
 

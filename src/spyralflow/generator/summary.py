@@ -15,6 +15,19 @@ SUMMARY_MODULE = "spyralflow.summary.cli"
 ESTIMATION_KEY = "estimation"
 SOLVER_KEY = "interp_solver"
 CLUSTER_KEY = "cluster"
+KINEMATICS_KEY = "kinematics"
+GATE_FIELD = ("solver_params", "particle_id_filename")
+EXTRA_FILES = (
+    "summary.html",
+    "purity.html",
+    "ex_truth.parquet",
+    "ex_truth.html",
+    "pulls.html",
+    "binned.parquet",
+    "pulls.png",
+    "binned.png",
+)
+"""What ``spyralflow summary --extras-folder`` writes (``spyralflow.summary.extras``)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,11 @@ class SummaryPlan:
         be empty when the pipeline has no such phase.
     folder : Path
         Output folder (``<workspace>/summary``).
+    kinematics : str
+        Path pattern of the Kinematics tables; empty without a Kinematics phase.
+    solver_gate : str
+        The particle-ID file of the phase with ``solver_params.particle_id_filename``; empty
+        without one.
     settings_json, simulation_json : str
         The config's ``summary`` and ``simulation`` blocks as canonical JSON.
     code_hash : str
@@ -40,6 +58,8 @@ class SummaryPlan:
     estimation: str
     solver: str
     cluster: str
+    kinematics: str
+    solver_gate: str
     folder: Path
     settings_json: str
     simulation_json: str
@@ -48,6 +68,11 @@ class SummaryPlan:
 
     def output(self, name: str) -> str:
         return str(self.folder / name)
+
+    @property
+    def extra_files(self) -> tuple[str, ...]:
+        """Names of the report tables and plots written into the summary folder."""
+        return EXTRA_FILES
 
 
 def _producer(artifacts: dict[str, dict[str, str]], key: str) -> str:
@@ -61,6 +86,15 @@ def _producer(artifacts: dict[str, dict[str, str]], key: str) -> str:
 def _pattern(artifacts: dict[str, dict[str, str]], key: str) -> str:
     producer = _producer(artifacts, key)
     return artifacts[producer][key] if producer else ""
+
+
+def _solver_gate(config: PipelineConfig) -> str:
+    block, key = GATE_FIELD
+    for phase in config.phases:
+        value = (phase.parameters.get(block) or {}).get(key)
+        if value:
+            return str(value)
+    return ""
 
 
 def plan_summary(
@@ -104,12 +138,17 @@ def plan_summary(
             f"config key 'summary': no phase writes the '{ESTIMATION_KEY}' artifact to compare "
             "with truth"
         )
-    readers = {_producer(artifacts, key) for key in (ESTIMATION_KEY, SOLVER_KEY, CLUSTER_KEY)}
+    readers = {
+        _producer(artifacts, key)
+        for key in (ESTIMATION_KEY, SOLVER_KEY, CLUSTER_KEY, KINEMATICS_KEY)
+    }
     return SummaryPlan(
         truth=truth,
         estimation=estimation,
         solver=_pattern(artifacts, SOLVER_KEY),
         cluster=_pattern(artifacts, CLUSTER_KEY),
+        kinematics=_pattern(artifacts, KINEMATICS_KEY),
+        solver_gate=_solver_gate(config),
         folder=config.workspace / SUMMARY_FOLDER,
         settings_json=canonical_json(config.summary),
         simulation_json=canonical_json(config.simulation),

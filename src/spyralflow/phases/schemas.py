@@ -55,6 +55,28 @@ INTERP_SOLVER_COLUMNS: dict[str, str] = {
     "redchisq": "float",
 }
 
+KINEMATICS_COLUMNS: dict[str, str] = {
+    "event": "int",
+    "cluster_index": "int",
+    "cluster_label": "int",
+    "orig_run": "int",
+    "orig_event": "int",
+    "vertex_z": "float",
+    "sigma_vz": "float",
+    "polar": "float",
+    "sigma_polar": "float",
+    "ke": "float",
+    "sigma_ke": "float",
+    "beam_ke": "float",
+    "sigma_beam_ke": "float",
+    "ex": "float",
+    "sigma_ex": "float",
+    "cm_polar": "float",
+    "sigma_cm_polar": "float",
+    "redchisq": "float",
+    "reason": "str",
+}
+
 TRACE_SCHEMA = json.dumps(
     {"trace": {"extension": ".h5", "data": {"get": "array", "frib": "array"}}}
 )
@@ -70,6 +92,10 @@ ESTIMATE_SCHEMA = json.dumps(
 )
 INTERP_SOLVER_SCHEMA = json.dumps(
     {"interp_solver": {"extension": ".parquet", "data": INTERP_SOLVER_COLUMNS}}
+)
+
+KINEMATICS_SCHEMA = json.dumps(
+    {"kinematics": {"extension": ".parquet", "data": KINEMATICS_COLUMNS}}
 )
 
 
@@ -91,3 +117,7 @@ def estimate_schema() -> ResultSchema:
 
 def interp_solver_schema() -> ResultSchema:
     return ResultSchema(INTERP_SOLVER_SCHEMA)
+
+
+def kinematics_schema() -> ResultSchema:
+    return ResultSchema(KINEMATICS_SCHEMA)

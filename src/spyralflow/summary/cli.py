@@ -59,6 +59,8 @@ def _summarize(arguments: argparse.Namespace) -> None:
             estimation=arguments.estimation,
             solver=arguments.solver,
             cluster=arguments.cluster,
+            kinematics=arguments.kinematics,
+            solver_gate=arguments.solver_gate,
         ),
         SummaryOutputs(
             table=arguments.table,
@@ -66,6 +68,7 @@ def _summarize(arguments: argparse.Namespace) -> None:
             kinematics_plot=arguments.kinematics_plot,
             residuals_plot=arguments.residuals_plot,
             purity_table=arguments.purity_table,
+            extras_folder=arguments.extras_folder,
         ),
         excitations=excitations,
         calibration=calibration,
@@ -114,5 +117,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="cluster purity table to write (with --cluster)",
+    )
+    parser.add_argument(
+        "--kinematics", type=Path, nargs="*", default=[], help="Kinematics tables of the runs"
+    )
+    parser.add_argument(
+        "--solver-gate",
+        type=Path,
+        nargs="?",
+        default=None,
+        const=None,
+        help="the solver's particle-ID file, drawn on the PID plot (no value: none)",
+    )
+    parser.add_argument(
+        "--extras-folder",
+        type=Path,
+        default=None,
+        help="folder for the report's HTML tables, Ex against truth, pulls and binned plots",
     )
     parser.set_defaults(handler=_summarize)

@@ -32,6 +32,7 @@ POINT_COLUMNS = ("point_pad", "point_time_bucket", "point_electrons")
 ESTIMATION_COLUMNS = ("orig_run", "orig_event", "vertex_z", "polar", "brho", "dEdx")
 SOLVER_COLUMNS = ("orig_run", "orig_event", "vertex_z", "polar", "brho", "ke")
 
+_STRING_COLUMNS = {"reason"}
 _INTEGER_COLUMNS = {"run", "event", "particle", "Z", "A", "orig_run", "orig_event"}
 _SPECIAL_TYPES: dict[str, pl.DataType] = {
     "simulated": pl.Boolean(),
@@ -44,6 +45,8 @@ _SPECIAL_TYPES: dict[str, pl.DataType] = {
 def _dtype(column: str) -> pl.DataType:
     if column in _INTEGER_COLUMNS:
         return pl.Int64()
+    if column in _STRING_COLUMNS:
+        return pl.String()
     return _SPECIAL_TYPES.get(column, pl.Float64())
 
 

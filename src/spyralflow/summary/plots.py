@@ -41,8 +41,15 @@ def _note_empty(axes, text: str) -> None:
     axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
 
 
-def pid_plot(estimation: pl.DataFrame, path: Path, gate: PidGate | None = None) -> None:
-    """dE/dx against Brho of every Estimation row (log colour scale), with the PID gate."""
+def pid_plot(
+    estimation: pl.DataFrame,
+    path: Path,
+    gate: PidGate | None = None,
+    solver_gate: tuple[str, Sequence[tuple[float, float]]] | None = None,
+) -> None:
+    """dE/dx against Brho of every Estimation row (log colour scale), with the summary's PID
+    rectangle and the particle-ID polygon the solver applied (``solver_gate``: its name and
+    (dEdx, Brho) vertices)."""
     figure = Figure(figsize=(7, 5))
     axes = figure.subplots()
     rows = estimation.filter(
@@ -69,11 +76,45 @@ def pid_plot(estimation: pl.DataFrame, path: Path, gate: PidGate | None = None) 
             color="red",
             label="PID gate",
         )
+    if solver_gate is not None:
+        name, vertices = solver_gate
+        dedx_vertices, brho_vertices = np.array(vertices, dtype=float).T
+        if rows.height:
+            inside = _inside(rows["dEdx"].to_numpy(), rows["brho"].to_numpy(), vertices)
+            name = f"{name} ({int(inside.sum())} inside)"
+        axes.plot(
+            np.append(brho_vertices, brho_vertices[0]),
+            np.append(dedx_vertices, dedx_vertices[0]),
+            color="orange",
+            linewidth=1.5,
+            label=f"solver gate {name}",
+        )
+        if rows.height:
+            # The polygon may reach far beyond the data: keep the axes on the data.
+            axes.set_xlim(*_padded(rows["brho"].to_numpy()))
+            axes.set_ylim(*_padded(rows["dEdx"].to_numpy(), log=True))
+    if gate is not None or solver_gate is not None:
         axes.legend(loc="upper right")
     axes.set_xlabel("B\u03c1 (T m)")
     axes.set_ylabel("dE/dx (arbitrary units)")
     axes.set_title(f"Particle identification ({rows.height} clusters)")
     _save(figure, path)
+
+
+def _inside(x: np.ndarray, y: np.ndarray, vertices: Sequence[tuple[float, float]]) -> np.ndarray:
+    from matplotlib.path import Path as PolygonPath
+
+    return PolygonPath(np.asarray(vertices, float)).contains_points(np.column_stack([x, y]))
+
+
+def _padded(values: np.ndarray, log: bool = False) -> tuple[float, float]:
+    """The data's range widened by 5 % (of the decades on a log axis)."""
+    low, high = float(np.min(values)), float(np.max(values))
+    if log:
+        ratio = (high / low) ** 0.05 if high > low else 2.0
+        return low / ratio, high * ratio
+    pad = 0.05 * (high - low) if high > low else 1.0
+    return low - pad, high + pad
 
 
 def kinematics_plot(
@@ -96,7 +137,10 @@ def kinematics_plot(
         )
     if lines:
         axes.legend(loc="upper right")
-    axes.set_xlim(0.0, 180.0)
+    if rows.height:
+        polar = np.rad2deg(rows["polar"].to_numpy())
+        axes.set_xlim(max(0.0, polar.min() - 5.0), min(180.0, polar.max() + 5.0))
+        axes.set_ylim(0.0, 1.1 * float(rows["ke"].max()))
     axes.set_xlabel("lab polar angle (deg)")
     axes.set_ylabel("kinetic energy (MeV)")
     axes.set_title(f"Kinematics of {particle_name} ({rows.height} fits)")
@@ -122,12 +166,15 @@ def residuals_plot(
                 continue
             median, sigma = float(np.median(values)), robust_sigma(values)
             half_width = range_sigmas * sigma if sigma > 0 else max(abs(median), 1.0)
-            axes.hist(values, bins=HISTOGRAM_BINS, range=(median - half_width, median + half_width))
+            low, high = median - half_width, median + half_width
+            axes.hist(values, bins=HISTOGRAM_BINS, range=(low, high))
             axes.axvline(0.0, color="black", linewidth=0.8)
+            underflow, overflow = int((values < low).sum()), int((values > high).sum())
             axes.text(
                 0.02,
                 0.95,
-                f"N = {values.size}\nmedian {median:.3g}\n\u03c3$_{{robust}}$ {sigma:.3g}",
+                f"N = {values.size}\nmedian {median:.3g}\n\u03c3$_{{robust}}$ {sigma:.3g}"
+                f"\nbelow {underflow}, above {overflow}",
                 transform=axes.transAxes,
                 va="top",
                 fontsize=8,

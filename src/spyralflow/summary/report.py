@@ -12,6 +12,7 @@ import polars as pl
 from spyralflow.framework.provenance import Provenance
 from spyralflow.simulation.truth import write_parquet
 from spyralflow.summary import plots
+from spyralflow.summary.extras import write_extras
 from spyralflow.summary.inputs import (
     ESTIMATION_COLUMNS,
     POINT_COLUMNS,
@@ -53,12 +54,18 @@ class SummaryInputs:
         InterpSolver tables (vertex in m); may be empty.
     cluster : sequence of Path
         Cluster files, for the cluster purity; may be empty.
+    kinematics : sequence of Path
+        Kinematics tables, for Ex against truth and the pulls; may be empty.
+    solver_gate : Path or None
+        The solver's particle-ID file, drawn on the PID plot.
     """
 
     truth: Sequence[Path]
     estimation: Sequence[Path]
     solver: Sequence[Path] = ()
     cluster: Sequence[Path] = ()
+    kinematics: Sequence[Path] = ()
+    solver_gate: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class SummaryOutputs:
     purity_table : Path or None
         Cluster purity table (parquet; see :mod:`spyralflow.summary.purity`), written when
         cluster files are given.
+    extras_folder : Path or None
+        Where the report's further tables and plots go (:mod:`spyralflow.summary.extras`).
     """
 
     table: Path
@@ -81,6 +90,7 @@ class SummaryOutputs:
     kinematics_plot: Path
     residuals_plot: Path
     purity_table: Path | None = None
+    extras_folder: Path | None = None
 
 
 def summarize(
@@ -148,15 +158,29 @@ def summarize(
     )
     write_parquet(table, outputs.table, provenance)
     particle_rows = truth_rows["particle"].unique().to_list()
+    purity = None
     if inputs.cluster and outputs.purity_table is not None:
         clusters = cluster_purities(
             inputs.cluster, truth, particle_rows, calibration or TimeCalibration()
         )
         runs = truth["run"].unique().to_list()
-        write_parquet(purity_table(clusters, runs), outputs.purity_table, provenance)
+        purity = purity_table(clusters, runs)
+        write_parquet(purity, outputs.purity_table, provenance)
+    if outputs.extras_folder is not None:
+        write_extras(
+            outputs.extras_folder,
+            table,
+            purity,
+            truth,
+            particle,
+            truth_rows,
+            residuals_by_stage[SOLVER_STAGE],
+            inputs.kinematics,
+            provenance,
+        )
     particle_name = f"Z={particle.proton_number}, A={particle.mass_number}"
     lines = kinematic_lines(truth, particle_rows[0], excitations) if len(particle_rows) == 1 else []
-    plots.pid_plot(estimation, outputs.pid_plot, settings.pid_gate)
+    plots.pid_plot(estimation, outputs.pid_plot, settings.pid_gate, _solver_gate(inputs))
     plots.kinematics_plot(solver, lines, outputs.kinematics_plot, particle_name)
     plots.residuals_plot(residuals_by_stage, outputs.residuals_plot, settings.residual_range_sigmas)
     overall = table.filter(pl.col("scope") == "all")
@@ -172,3 +196,22 @@ def summarize(
             row["unit"],
         )
     return table
+
+
+def _solver_gate(inputs: SummaryInputs) -> tuple[str, list[tuple[float, float]]] | None:
+    """The solver's particle-ID polygon as (name, [(dEdx, Brho), ...]), or None."""
+    if inputs.solver_gate is None:
+        return None
+    import json
+
+    content = json.loads(Path(inputs.solver_gate).read_text())
+    x_axis, y_axis = content.get("xaxis", "dEdx"), content.get("yaxis", "brho")
+    vertices = [(float(x), float(y)) for x, y in content["vertices"]]
+    if (x_axis, y_axis) == ("brho", "dEdx"):
+        vertices = [(y, x) for x, y in vertices]
+    elif (x_axis, y_axis) != ("dEdx", "brho") and "DefaultAxis" not in (x_axis, y_axis):
+        log.warning(
+            "particle-ID gate %s is on (%s, %s); not drawn", inputs.solver_gate, x_axis, y_axis
+        )
+        return None
+    return str(content.get("name", "gate")), vertices
