@@ -44,6 +44,7 @@ if PIPELINE.spectrum is not None:
         params:
             settings=SPECTRUM.settings_json,
             code_hash=SPECTRUM.code_hash,
+            lineage=SPECTRUM.lineage,
         shell:
             "spyralflow spectrum --settings {params.settings:q} "
             "--kinematics {input.kinematics:q} --table {output.table:q} "

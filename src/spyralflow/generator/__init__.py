@@ -227,7 +227,7 @@ def prepare_workflow(
         runs=_runs(config, plan["entry"]),
         simulation=simulation,
         summary=plan_summary(config, plan["artifacts"], plan["lineages"], simulation),
-        spectrum=plan_spectrum(config, plan["artifacts"]),
+        spectrum=plan_spectrum(config, plan["artifacts"], plan["lineages"]),
     )
 
 
