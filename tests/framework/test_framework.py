@@ -106,12 +106,9 @@ def test_code_hash_covers_the_package_modules_a_phase_imports(tmp_path: Path) ->
 
 
 def test_schemas_of_different_classes_compare_by_content() -> None:
+    from spyral import ResultSchema as SpyralSchema
+
     text = json.dumps({"a": {"extension": ".h5", "data": "array"}})
-    sys.path.insert(0, str(HERE.parent / "workflow" / "spyral_api"))
-    try:
-        from spyral import ResultSchema as SpyralSchema
-    finally:
-        sys.path.pop(0)
     assert ResultSchema(text) == ResultSchema(text)
     assert same_content(SpyralSchema(text), ResultSchema(text))
     other = json.dumps({"a": {"extension": ".parquet", "data": "array"}})
