@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 from workflow_runner import REPOSITORY
 
-SPYRAL_DATA = Path(str(resources.files("spyral") / "data"))
 TARGETS = REPOSITORY / "config" / "targets"
 
 DETECTOR = {
@@ -82,6 +81,7 @@ SOLVER = {
 
 
 def spyral_pointcloud() -> dict:
+    spyral_data = Path(str(resources.files("spyral") / "data"))
     return {
         "class": "spyral.PointcloudPhase",
         "parameters": {
@@ -89,9 +89,9 @@ def spyral_pointcloud() -> dict:
             "frib_params": dict(FRIB),
             "detector_params": dict(DETECTOR),
             "pad_params": {
-                "pad_geometry_path": str(SPYRAL_DATA / "padxy.csv"),
-                "pad_time_path": str(SPYRAL_DATA / "pad_time_correction.csv"),
-                "pad_scale_path": str(SPYRAL_DATA / "pad_scale.csv"),
+                "pad_geometry_path": str(spyral_data / "padxy.csv"),
+                "pad_time_path": str(spyral_data / "pad_time_correction.csv"),
+                "pad_scale_path": str(spyral_data / "pad_scale.csv"),
             },
         },
     }

@@ -35,13 +35,17 @@ from workflow_runner import run_snakemake
 
 from spyralflow.framework.provenance import PROVENANCE_KEY
 
-pytest.importorskip("spyral", reason="attpc_spyral is not installed (pip install -e .[spyral])")
 pytestmark = [pytest.mark.spyral, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
 RUNS = (1, 2)
 EVENTS_PER_RUN = 12
 SPYRAL_SEGMENT = "interp_shared_mesh"
+
+
+@pytest.fixture(autouse=True)
+def _spyral_installed() -> None:
+    pytest.importorskip("spyral", reason="attpc_spyral is not installed (pip install -e .[spyral])")
 
 
 def _main_phases() -> list[dict]:
