@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +249,65 @@ def test_run_progress_sends_at_most_a_hundred_messages_summing_to_the_total(
     assert len(queue.messages) <= max(expected_messages, 0)
     assert sum(message.increment for message in queue.messages) == min(items, 100)
     assert all(message.total == min(items, 100) and message.run == 3 for message in queue.messages)
+
+
+@dataclass
+class Typed:
+    count: int
+    scale: float
+    label: str = "a"
+    limit: float | None = None
+    path: Path | None = None
+    sizes: list[int] = field(default_factory=list)
+
+
+class TypedPhase:
+    def __init__(self, typed: Typed, flag: bool = False) -> None:
+        self.typed, self.flag = typed, flag
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            {"count": 1, "scale": "1.0e9"},
+            "parameters.typed.scale: expected number, got the string '1.0e9'; YAML 1.1",
+        ),
+        ({"count": True, "scale": 1.0}, "parameters.typed.count: expected integer, got bool True"),
+        ({"count": 1.5, "scale": 1.0}, "parameters.typed.count: expected integer, got float 1.5"),
+        (
+            {"count": 1, "scale": 1.0, "limit": "x"},
+            "parameters.typed.limit: expected number or null, got the string 'x'",
+        ),
+        (
+            {"count": 1, "scale": 1.0, "sizes": [1, "2"]},
+            "parameters.typed.sizes[1]: expected integer",
+        ),
+        (
+            {"count": 1, "scale": 1.0, "label": None},
+            "parameters.typed.label: expected string, got null",
+        ),
+        ({"scale": 1.0}, "parameters.typed.count: missing field 'count' of Typed"),
+        (
+            {"count": 1, "scale": 1.0, "colour": 2},
+            "parameters.typed.colour: unknown field(s) colour of Typed",
+        ),
+    ],
+)
+def test_parameter_types_are_checked_against_annotations(typed: dict, message: str) -> None:
+    with pytest.raises(ParameterError) as raised:
+        build_constructor_arguments(TypedPhase, {"typed": typed}, "parameters")
+    assert message in str(raised.value)
+
+
+def test_parameters_of_the_right_types_pass() -> None:
+    arguments = build_constructor_arguments(
+        TypedPhase,
+        {"typed": {"count": 2, "scale": 3, "path": "a.txt", "sizes": [1, 2]}, "flag": True},
+    )
+    assert arguments == {
+        "typed": Typed(count=2, scale=3, path=Path("a.txt"), sizes=[1, 2]),
+        "flag": True,
+    }
+    with pytest.raises(ParameterError, match="flag: expected boolean, got the string 'yes'"):
+        build_constructor_arguments(TypedPhase, {"typed": {"count": 1, "scale": 1}, "flag": "yes"})

@@ -316,3 +316,27 @@ def test_phase_that_cannot_load_is_one_message(
     assert result.returncode != 0
     assert f"config key 'phases[0].class': {message}" in result.output, result.output[-2000:]
     assert not (tmp_path / "workspace").exists()
+
+
+@pytest.mark.parametrize(
+    ("folders", "message"),
+    [
+        (
+            {"estimation": "e", "clusters": "c"},
+            "config key 'entry_folders.clusters': the first phase, InterpSolver, reads only "
+            "cluster, estimation",
+        ),
+        (
+            {"estimation": "e"},
+            "config key 'entry_folders.cluster': the first phase, InterpSolver, reads 'cluster' "
+            "(.h5 files); set entry_folders.cluster or input_folder",
+        ),
+    ],
+)
+def test_entry_folders_errors_name_the_key(tmp_path: Path, folders: dict, message: str) -> None:
+    config = pipeline_config([spyral_interp_solver()], RUNS, entry_folders=folders)
+    write_config(tmp_path, config)
+    result = run_snakemake(tmp_path, "--cores", "2")
+    assert result.returncode != 0
+    assert message in result.output, result.output[-2000:]
+    assert not (tmp_path / "workspace").exists()
