@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +312,40 @@ def test_parameters_of_the_right_types_pass() -> None:
     }
     with pytest.raises(ParameterError, match="flag: expected boolean, got the string 'yes'"):
         build_constructor_arguments(TypedPhase, {"typed": {"count": 1, "scale": 1}, "flag": "yes"})
+
+
+class _Sharing(_Quiet):
+    """Spyral's InterpSolver pattern: state set in create_assets, one fixed segment name."""
+
+    segment = f"spyralflow_test_segment_{os.getpid()}"
+
+    def create_assets(self, workspace_path: Path) -> bool:
+        self.size = 16
+        return True
+
+    def create_shared_data(self, workspace_path: Path, handles: dict) -> None:
+        handle = SharedMemory(name=self.segment, create=True, size=self.size)
+        handles[handle.name] = handle
+
+    def run(self, payload, workspace_path, msg_queue, rng) -> PhaseResult:
+        SharedMemory(self.segment).close()
+        return super().run(payload, workspace_path, msg_queue, rng)
+
+
+def test_job_calls_assets_shared_data_and_run_on_one_object(tmp_path: Path) -> None:
+    source = tmp_path / "run_0002.h5"
+    source.write_text("x")
+    job = PhaseJob(f"{__name__}._Sharing", {"behaviour": "ok"}, "abc", tmp_path, 1)
+    expected = {"text": tmp_path / "Quiet" / "run_0002.txt"}
+    run_phase(job, 2, {"trace": source}, expected)
+    assert not Path(f"/dev/shm/{_Sharing.segment}").exists()  # released after the run
+    stale = SharedMemory(name=_Sharing.segment, create=True, size=16)
+    try:
+        with pytest.raises(PhaseJobError) as raised:
+            run_phase(job, 2, {"trace": source}, expected)
+    finally:
+        stale.close()
+        stale.unlink()
+    message = str(raised.value)
+    assert f"segment '{_Sharing.segment}' exists already" in message
+    assert f"rm /dev/shm/{_Sharing.segment}" in message

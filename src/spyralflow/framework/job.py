@@ -61,17 +61,20 @@ class PhaseJobError(RuntimeError):
     """A phase job failed; the message names the phase, the run and the files."""
 
 
+def _segment_exists(error: FileExistsError) -> str:
+    """What to do about a shared-memory segment that ``create_shared_data`` found existing."""
+    name = str(error.filename or "").lstrip("/")
+    return (
+        f"FileExistsError: {error}. The shared-memory segment '{name}' exists already: another "
+        "job of a phase sharing memory runs on this machine (the shipped profiles allow one at a "
+        "time through the 'shared_memory' resource; keep it at 1), or a job killed with -9 left "
+        f"it. If no such job runs here, remove it (rm {SHARED_MEMORY_FOLDER / name}) and rerun"
+    )
+
+
 def _explain(error: Exception) -> str:
-    """The error as text, with what to do when it is a known Spyral bug or a stale segment."""
+    """The error as text, with what to do when it is a known Spyral bug."""
     text = f"{type(error).__name__}: {error}"
-    if isinstance(error, FileExistsError) and str(error.filename or "").startswith("/"):
-        name = str(error.filename).lstrip("/")
-        return (
-            f"{text}. The shared-memory segment '{name}' exists already: another job of a phase "
-            "sharing memory runs on this machine (the shipped profiles allow one at a time through "
-            "the 'shared_memory' resource; keep it at 1), or a job killed with -9 left it. If no "
-            f"such job runs here, remove it (rm {SHARED_MEMORY_FOLDER / name}) and rerun"
-        )
     for cause, advice in SPYRAL_BUGS:
         if cause in str(error):
             return f"{text}. {advice}"
@@ -208,7 +211,10 @@ def run_phase(
         with provenance_context(provenance):
             if phase.create_assets(job.workspace) is False:
                 raise PhaseJobError(f"{label}: create_assets returned False; see the log above")
-            phase.create_shared_data(job.workspace, handles)
+            try:
+                phase.create_shared_data(job.workspace, handles)
+            except FileExistsError as error:
+                raise PhaseJobError(f"{label}: {_segment_exists(error)}") from error
             result = phase.run(payload, job.workspace, ProgressLog(), rng)
     except PhaseJobError:
         raise
