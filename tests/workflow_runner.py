@@ -152,7 +152,7 @@ class ToyWorkflow:
             "--cores",
             "2",
             *arguments,
-            python_path=[self.code, HERE / "spyral_api"],
+            python_path=[self.code, HERE / "spyral_written"],
             **options,
         )
 

@@ -17,7 +17,6 @@ from spyralflow.phases.cluster import (
     ClusterParameters,
     ClusterPhase,
     OverlapJoinParameters,
-    TripclustParameters,
 )
 from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.schemas import cluster_schema, pointcloud_schema
@@ -121,11 +120,7 @@ def test_built_from_config_values():
     assert parameters.overlap_join.min_cluster_size_join == 15
 
 
-def test_tripclust_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="tripclust"):
-        ClusterPhase(
-            ClusterParameters(tripclust_parameters=TripclustParameters()), DetectorParameters()
-        )
+def test_no_clustering_algorithm_is_refused_clearly():
     with pytest.raises(ValueError, match="hdbscan_parameters"):
         ClusterPhase(ClusterParameters(hdbscan_parameters=None), DetectorParameters())
 

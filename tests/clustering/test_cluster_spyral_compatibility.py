@@ -1,8 +1,8 @@
 """Files move both ways with attpc_spyral 1.1.2 (skipped when Spyral is not installed).
 
-Spyral runs in its own interpreter (``$SPYRAL_PYTHON``, default ``/opt/spyral-venv/bin/python``)
-through ``benchmarks/cluster_spyral_runner.py``, which patches Spyral's estimation direction
-bug so its parquet can be written at all.
+Spyral runs in a subprocess (``$SPYRAL_PYTHON``, default this interpreter, where the
+``[spyral]`` extra installs attpc_spyral) through ``benchmarks/cluster_spyral_runner.py``,
+which patches Spyral's estimation direction bug so its parquet can be written at all.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.estimation import EstimateParameters, EstimationPhase
 
 RUNNER = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_spyral_runner.py"
-SPYRAL_PYTHON = os.environ.get("SPYRAL_PYTHON", "/opt/spyral-venv/bin/python")
+SPYRAL_PYTHON = os.environ.get("SPYRAL_PYTHON", sys.executable)
 
 
 def _spyral_missing() -> str | None:

@@ -7,7 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
 import numpy as np
@@ -106,12 +107,9 @@ def test_code_hash_covers_the_package_modules_a_phase_imports(tmp_path: Path) ->
 
 
 def test_schemas_of_different_classes_compare_by_content() -> None:
+    from spyral import ResultSchema as SpyralSchema
+
     text = json.dumps({"a": {"extension": ".h5", "data": "array"}})
-    sys.path.insert(0, str(HERE.parent / "workflow" / "spyral_api"))
-    try:
-        from spyral import ResultSchema as SpyralSchema
-    finally:
-        sys.path.pop(0)
     assert ResultSchema(text) == ResultSchema(text)
     assert same_content(SpyralSchema(text), ResultSchema(text))
     other = json.dumps({"a": {"extension": ".parquet", "data": "array"}})
@@ -252,3 +250,102 @@ def test_run_progress_sends_at_most_a_hundred_messages_summing_to_the_total(
     assert len(queue.messages) <= max(expected_messages, 0)
     assert sum(message.increment for message in queue.messages) == min(items, 100)
     assert all(message.total == min(items, 100) and message.run == 3 for message in queue.messages)
+
+
+@dataclass
+class Typed:
+    count: int
+    scale: float
+    label: str = "a"
+    limit: float | None = None
+    path: Path | None = None
+    sizes: list[int] = field(default_factory=list)
+
+
+class TypedPhase:
+    def __init__(self, typed: Typed, flag: bool = False) -> None:
+        self.typed, self.flag = typed, flag
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            {"count": 1, "scale": "1.0e9"},
+            "parameters.typed.scale: expected number, got the string '1.0e9'; YAML 1.1",
+        ),
+        ({"count": True, "scale": 1.0}, "parameters.typed.count: expected integer, got bool True"),
+        ({"count": 1.5, "scale": 1.0}, "parameters.typed.count: expected integer, got float 1.5"),
+        (
+            {"count": 1, "scale": 1.0, "limit": "x"},
+            "parameters.typed.limit: expected number or null, got the string 'x'",
+        ),
+        (
+            {"count": 1, "scale": 1.0, "sizes": [1, "2"]},
+            "parameters.typed.sizes[1]: expected integer",
+        ),
+        (
+            {"count": 1, "scale": 1.0, "label": None},
+            "parameters.typed.label: expected string, got null",
+        ),
+        ({"scale": 1.0}, "parameters.typed.count: missing field 'count' of Typed"),
+        (
+            {"count": 1, "scale": 1.0, "colour": 2},
+            "parameters.typed.colour: unknown field(s) colour of Typed",
+        ),
+    ],
+)
+def test_parameter_types_are_checked_against_annotations(typed: dict, message: str) -> None:
+    with pytest.raises(ParameterError) as raised:
+        build_constructor_arguments(TypedPhase, {"typed": typed}, "parameters")
+    assert message in str(raised.value)
+
+
+def test_parameters_of_the_right_types_pass() -> None:
+    arguments = build_constructor_arguments(
+        TypedPhase,
+        {"typed": {"count": 2, "scale": 3, "path": "a.txt", "sizes": [1, 2]}, "flag": True},
+    )
+    assert arguments == {
+        "typed": Typed(count=2, scale=3, path=Path("a.txt"), sizes=[1, 2]),
+        "flag": True,
+    }
+    with pytest.raises(ParameterError, match="flag: expected boolean, got the string 'yes'"):
+        build_constructor_arguments(TypedPhase, {"typed": {"count": 1, "scale": 1}, "flag": "yes"})
+
+
+class _Sharing(_Quiet):
+    """Spyral's InterpSolver pattern: state set in create_assets, one fixed segment name."""
+
+    segment = f"spyralflow_test_segment_{os.getpid()}"
+
+    def create_assets(self, workspace_path: Path) -> bool:
+        self.size = 16
+        return True
+
+    def create_shared_data(self, workspace_path: Path, handles: dict) -> None:
+        handle = SharedMemory(name=self.segment, create=True, size=self.size)
+        handles[handle.name] = handle
+
+    def run(self, payload, workspace_path, msg_queue, rng) -> PhaseResult:
+        SharedMemory(self.segment).close()
+        return super().run(payload, workspace_path, msg_queue, rng)
+
+
+def test_job_calls_assets_shared_data_and_run_on_one_object(tmp_path: Path) -> None:
+    source = tmp_path / "run_0002.h5"
+    source.write_text("x")
+    job = PhaseJob(f"{__name__}._Sharing", {"behaviour": "ok"}, "abc", tmp_path, 1)
+    expected = {"text": tmp_path / "Quiet" / "run_0002.txt"}
+    run_phase(job, 2, {"trace": source}, expected)
+    assert not Path(f"/dev/shm/{_Sharing.segment}").exists()  # released after the run
+    stale = SharedMemory(name=_Sharing.segment, create=True, size=16)
+    try:
+        with pytest.raises(PhaseJobError) as raised:
+            run_phase(job, 2, {"trace": source}, expected)
+    finally:
+        stale.close()
+        stale.unlink()
+    message = str(raised.value)
+    assert f"segment '{_Sharing.segment}' exists already" in message
+    assert f"rm /dev/shm/{_Sharing.segment}" in message

@@ -195,8 +195,13 @@ def test_estimation_naming_an_absent_cluster_is_an_error(mesh_workspace, tmp_pat
         run_solver(mesh_workspace.phase, mesh_workspace.workspace, artifacts)
 
 
-def test_job_runner_builds_assets_and_runs_from_plain_parameters(mesh_workspace, tmp_path):
-    """As the generated rules do: parameters as plain config values, assets, then one run."""
+def test_job_runner_builds_assets_and_runs_from_plain_parameters(
+    mesh_workspace, tmp_path, monkeypatch
+):
+    """As the generated rules do: parameters as plain config values, assets, then one run,
+    whose create_assets (called as Spyral's pipeline calls it) never rebuilds the mesh."""
+    from spyralflow.phases.interp_solver import phase as phase_module
+
     parameters = dataclasses.asdict(mesh_workspace.phase.solver_params)
     parameters = {
         key: str(value) if isinstance(value, Path) else value for key, value in parameters.items()
@@ -216,8 +221,13 @@ def test_job_runner_builds_assets_and_runs_from_plain_parameters(mesh_workspace,
         tmp_path, mesh_workspace.mesh, [(estimation_row(0, 0, TRACKS[1]), TRACKS[1])]
     )
     output = mesh_workspace.workspace / "InterpSolver" / f"run_{RUN:04d}_2H.parquet"
+    mesh_file = mesh_workspace.phase.mesh_files(mesh_workspace.workspace).positions
+    built = mesh_file.stat().st_mtime_ns
+    rebuilds = []
+    monkeypatch.setattr(phase_module, "build_mesh", lambda *args: rebuilds.append(args))
     run_phase(job, RUN, artifacts, {"interp_solver": output})
     assert pq.read_table(output).num_rows == 1
+    assert rebuilds == [] and mesh_file.stat().st_mtime_ns == built
 
 
 def test_ic_window_is_strict_and_optional():

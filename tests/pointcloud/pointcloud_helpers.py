@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,5 +73,5 @@ def write_trace_file(
 
 def spyral_python() -> str | None:
     """The Python of the attpc_spyral environment, if it exists (``SPYRAL_PYTHON`` overrides)."""
-    candidate = os.environ.get("SPYRAL_PYTHON", "/opt/spyral-venv/bin/python")
+    candidate = os.environ.get("SPYRAL_PYTHON", sys.executable)
     return candidate if Path(candidate).is_file() and os.access(candidate, os.X_OK) else None

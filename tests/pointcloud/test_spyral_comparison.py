@@ -1,6 +1,6 @@
 """Our clouds against attpc_spyral 1.1.2's PointcloudPhase on the same traces (when installed).
 
-Spyral runs in its own environment (``SPYRAL_PYTHON``, default /opt/spyral-venv/bin/python)
+Spyral runs in its own environment (``SPYRAL_PYTHON``, default this interpreter)
 through ``benchmarks/pointcloud_spyral_driver.py``, which also runs Spyral's ClusterPhase on our
 point-cloud file to show that Spyral reads it.
 """
@@ -44,7 +44,7 @@ DOWNSCALE_EVENT = 3
 def spyral() -> str:
     python = spyral_python()
     if python is None:
-        pytest.skip("attpc_spyral's Python (/opt/spyral-venv or SPYRAL_PYTHON) is not available")
+        pytest.skip("attpc_spyral's Python (SPYRAL_PYTHON) is not available")
     probe = subprocess.run([python, "-c", "import spyral"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"'import spyral' fails in {python}: {probe.stderr.decode()[-200:]}")

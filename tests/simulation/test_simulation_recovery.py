@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from spyralflow.simulation.traces import TraceSynthesizer, simulated_trace_file
 
 RUN = 7
 N_POINTS = 30
-SPYRAL_PYTHON = Path(os.environ.get("SPYRAL_PYTHON", "/opt/spyral-venv/bin/python"))
+SPYRAL_PYTHON = Path(os.environ.get("SPYRAL_PYTHON", sys.executable))
 # Time buckets: peaks are found on whole buckets, and when the pulse maximum falls between two
 # samples the noise decides which one is higher.
 TIME_TOLERANCE = 1.0

@@ -78,10 +78,16 @@ class PhaseSpec:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """The validated pipeline description."""
+    """The validated pipeline description.
+
+    ``input_folder`` holds the first phase's input files; ``entry_folders`` overrides it per
+    incoming artifact key (a pipeline starting at InterpSolver on a Spyral workspace reads
+    ``estimation`` from ``Estimation/`` and ``cluster`` from ``Cluster/``). Either may be
+    missing, not both for one key.
+    """
 
     workspace: Path
-    input_folder: Path
+    input_folder: Path | None
     first_run: int
     last_run: int
     skip_runs: tuple[int, ...]
@@ -90,6 +96,11 @@ class PipelineConfig:
     simulation: dict[str, Any]
     summary: dict[str, Any]
     raw: dict[str, Any]
+    entry_folders: dict[str, Path] = field(default_factory=dict)
+
+    def entry_folder(self, key: str) -> Path | None:
+        """The folder of the first phase's incoming artifact ``key``, None when unset."""
+        return self.entry_folders.get(key, self.input_folder)
 
     @property
     def simulation_enabled(self) -> bool:
@@ -153,7 +164,7 @@ def parse_config(raw: dict[str, Any], schema_path: Path) -> PipelineConfig:
     runs = raw["runs"]
     return PipelineConfig(
         workspace=Path(raw["workspace"]),
-        input_folder=Path(raw["input_folder"]),
+        input_folder=Path(raw["input_folder"]) if raw.get("input_folder") else None,
         first_run=runs["first"],
         last_run=runs["last"],
         skip_runs=tuple(runs.get("skip", [])),
@@ -162,6 +173,7 @@ def parse_config(raw: dict[str, Any], schema_path: Path) -> PipelineConfig:
         simulation=raw.get("simulation", {}) or {},
         summary=raw.get("summary", {}) or {},
         raw=raw,
+        entry_folders={key: Path(folder) for key, folder in raw.get("entry_folders", {}).items()},
     )
 
 

@@ -4,6 +4,11 @@ This is what the generated rules call (through ``spyralflow run-phase`` and
 ``spyralflow create-assets``). It seeds the rng from (global seed, phase name, run), turns the
 phase's progress messages into log lines, checks that the declared artifacts exist, and stamps
 provenance on them.
+
+A per-run job calls, on one phase object, what Spyral's ``start_pipeline`` calls:
+``create_assets`` (cheap here: the one-time asset rule has already built the assets, and a phase
+such as Spyral's InterpSolver sets the state ``run`` needs in it), ``create_shared_data``, then
+``run``.
 """
 
 from __future__ import annotations
@@ -33,8 +38,47 @@ from spyralflow.framework.status import ProgressLog
 log = logging.getLogger(__name__)
 
 
+SHARED_MEMORY_FOLDER = Path("/dev/shm")
+
+# Spyral 1.1.2's own bugs, recognised in a failing job so its error says what to do.
+SPYRAL_BUGS = (
+    (
+        "cannot write 'Object' datatype",
+        "this is Spyral 1.1.2's EstimationPhase bug: it stores the direction as a Python enum, "
+        "which polars cannot write to parquet, so it never writes an estimation file; use "
+        "spyralflow.phases.estimation.EstimationPhase (same parameters, same parquet layout)",
+    ),
+    (
+        "expected str, bytes or os.PathLike object, not NoneType",
+        "Spyral 1.1.2's PointcloudPhase.create_assets builds a path from "
+        "det_params.garfield_file_path even when do_garfield_correction is false; give it a "
+        "file path (it need not exist unless the correction is on)",
+    ),
+)
+
+
 class PhaseJobError(RuntimeError):
     """A phase job failed; the message names the phase, the run and the files."""
+
+
+def _segment_exists(error: FileExistsError) -> str:
+    """What to do about a shared-memory segment that ``create_shared_data`` found existing."""
+    name = str(error.filename or "").lstrip("/")
+    return (
+        f"FileExistsError: {error}. The shared-memory segment '{name}' exists already: another "
+        "job of a phase sharing memory runs on this machine (the shipped profiles allow one at a "
+        "time through the 'shared_memory' resource; keep it at 1), or a job killed with -9 left "
+        f"it. If no such job runs here, remove it (rm {SHARED_MEMORY_FOLDER / name}) and rerun"
+    )
+
+
+def _explain(error: Exception) -> str:
+    """The error as text, with what to do when it is a known Spyral bug."""
+    text = f"{type(error).__name__}: {error}"
+    for cause, advice in SPYRAL_BUGS:
+        if cause in str(error):
+            return f"{text}. {advice}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -164,13 +208,18 @@ def run_phase(
         "%s: starting (inputs: %s; code %s; seed %d)", label, inputs_text, job.code_hash, job.seed
     )
     try:
-        phase.create_shared_data(job.workspace, handles)
         with provenance_context(provenance):
+            if phase.create_assets(job.workspace) is False:
+                raise PhaseJobError(f"{label}: create_assets returned False; see the log above")
+            try:
+                phase.create_shared_data(job.workspace, handles)
+            except FileExistsError as error:
+                raise PhaseJobError(f"{label}: {_segment_exists(error)}") from error
             result = phase.run(payload, job.workspace, ProgressLog(), rng)
+    except PhaseJobError:
+        raise
     except Exception as error:
-        raise PhaseJobError(
-            f"{label} failed on inputs {inputs_text}: {type(error).__name__}: {error}"
-        ) from error
+        raise PhaseJobError(f"{label} failed on inputs {inputs_text}: {_explain(error)}") from error
     finally:
         _release(handles)
     if result is None or not getattr(result, "successful", False):
@@ -206,7 +255,7 @@ def create_assets(job: PhaseJob, manifest_path: Path) -> None:
         with provenance_context(provenance):
             ok = phase.create_assets(job.workspace)
     except Exception as error:
-        raise PhaseJobError(f"{label} failed: {type(error).__name__}: {error}") from error
+        raise PhaseJobError(f"{label} failed: {_explain(error)}") from error
     if ok is False:
         raise PhaseJobError(f"{label}: create_assets returned False; see the messages above")
     storage = Path(phase.get_asset_storage_path(job.workspace))

@@ -95,7 +95,12 @@ class PhaseLike(ABC):
 
     @abstractmethod
     def create_assets(self, workspace_path: Path) -> bool:
-        """Build the one-time assets of this phase; return False on failure."""
+        """Build the one-time assets of this phase; return False on failure.
+
+        Called once by the phase's asset rule, then again in every per-run job before
+        ``create_shared_data`` and ``run`` (Spyral's call order on one object): it must then
+        find the assets built and only set the state ``run`` needs, never rebuild them.
+        """
 
     @abstractmethod
     def construct_artifact(self, payload: PhaseResult, workspace_path: Path) -> PhaseResult:

@@ -118,7 +118,8 @@ def _cache_key(config: PipelineConfig, conda_env: str, entry_identity: str) -> s
         "parameter_files": files,
         "entry_identity": entry_identity,
         "config": {
-            key: config.raw.get(key) for key in ("workspace", "input_folder", "seed", "phases")
+            key: config.raw.get(key)
+            for key in ("workspace", "input_folder", "entry_folders", "seed", "phases")
         },
     }
     return hashlib.sha256(canonical_json(material).encode()).hexdigest()[:16]
@@ -135,22 +136,28 @@ def _runs(config: PipelineConfig, entry_inputs: dict[str, str]) -> list[str]:
     if config.simulation_enabled:
         numbers = planned_runs(config.first_run, config.last_run, config.skip_runs)
     else:
-        extension = Path(next(iter(entry_inputs.values()))).suffix
-        folder = Path(config.input_folder)
-        if not folder.is_dir():
-            raise ConfigError(
-                f"config key 'input_folder': {folder.resolve()} is not an existing folder; point "
-                "it at the folder of the run_NNNN files"
+        # A run is there when every entry artifact of it is (one folder per key).
+        found = []
+        for key, pattern in entry_inputs.items():
+            folder = Path(config.entry_folder(key))
+            name = "input_folder" if key not in config.entry_folders else f"entry_folders.{key}"
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"config key '{name}': {folder.resolve()} is not an existing folder; point "
+                    "it at the folder of the run_NNNN files"
+                )
+            extension = Path(pattern).suffix
+            numbers = discover_runs(
+                folder, extension, config.first_run, config.last_run, config.skip_runs
             )
-        numbers = discover_runs(
-            folder, extension, config.first_run, config.last_run, config.skip_runs
-        )
-        if not numbers:
-            raise ConfigError(
-                f"config keys 'input_folder'/'runs': no non-empty run_NNNN{extension} file for "
-                f"runs {config.first_run} .. {config.last_run} (skipping "
-                f"{sorted(config.skip_runs) or 'none'}) in {folder.resolve()}"
-            )
+            if not numbers:
+                raise ConfigError(
+                    f"config keys '{name}'/'runs': no non-empty run_NNNN{extension} file for "
+                    f"runs {config.first_run} .. {config.last_run} (skipping "
+                    f"{sorted(config.skip_runs) or 'none'}) in {folder.resolve()}"
+                )
+            found.append(set(numbers))
+        numbers = sorted(set.intersection(*found))
     return [run_label(number) for number in numbers]
 
 

@@ -20,7 +20,7 @@ from spyralflow.framework.config import (
     Resources,
     canonical_json,
 )
-from spyralflow.framework.loading import construct_phase
+from spyralflow.framework.loading import PhaseLoadError, construct_phase
 from spyralflow.framework.parameters import ParameterError
 from spyralflow.framework.phase import PhaseResult
 from spyralflow.framework.runs import form_run_string
@@ -59,6 +59,9 @@ class PhasePlan:
     input_lineages : dict[str, str]
         Incoming artifact key to the lineage its file must carry (the producing phase's);
         entry inputs, made outside the workflow, have none.
+    shares_memory : bool
+        The phase overrides ``create_shared_data``: its jobs must not run two at a time on one
+        machine (Spyral's InterpSolver uses one fixed shared-memory name).
     """
 
     name: str
@@ -70,6 +73,7 @@ class PhasePlan:
     asset_manifest: str
     lineage: str = ""
     input_lineages: dict[str, str] = field(default_factory=dict)
+    shares_memory: bool = False
 
     @property
     def rule_name(self) -> str:
@@ -114,11 +118,38 @@ def _to_pattern(path: Path | str) -> str:
     return text.replace(str(SENTINEL_RUN), "{run}")
 
 
+# Where the default, do-nothing ``create_shared_data`` hook is defined: ours and Spyral's.
+DEFAULT_SHARED_DATA_HOOKS = {
+    ("spyralflow.framework.phase", "PhaseLike"),
+    ("spyral.core.phase", "PhaseLike"),
+}
+
+
 def _construct(index: int, spec: PhaseSpec) -> Any:
+    """The phase of ``phases[index]``; every failure is one ConfigError naming the key."""
+    key = f"phases[{index}]"
     try:
-        return construct_phase(spec.class_path, spec.parameters)
-    except (ParameterError, ImportError, TypeError, ValueError) as error:
-        raise ConfigError(f"config key 'phases[{index}]' ({spec.class_path}): {error}") from error
+        return construct_phase(spec.class_path, spec.parameters, f"{key}.parameters")
+    except ParameterError as error:
+        raise ConfigError(
+            f"config key '{error.key}': {error.problem} (phase class {spec.class_path})"
+        ) from error
+    except PhaseLoadError as error:
+        raise ConfigError(f"config key '{key}.class': {error}") from error
+    except Exception as error:
+        # The phase's own constructor refused its parameters (Spyral raises its own errors).
+        raise ConfigError(
+            f"config key '{key}.parameters': constructing {spec.class_path} raised "
+            f"{type(error).__name__}: {error}"
+        ) from error
+
+
+def overrides_shared_data(phase: Any) -> bool:
+    """Whether the phase's class defines its own ``create_shared_data``."""
+    for cls in type(phase).__mro__:
+        if "create_shared_data" in vars(cls):
+            return (cls.__module__, cls.__qualname__) not in DEFAULT_SHARED_DATA_HOOKS
+    return False
 
 
 def check_schema_chain(phases: list[Any]) -> None:
@@ -146,21 +177,43 @@ def check_schema_chain(phases: list[Any]) -> None:
         raise ConfigError("the phases do not chain:\n  " + "\n  ".join(failures))
 
 
-def entry_artifacts(first_phase: Any, input_folder: Path) -> dict[str, str]:
-    """The first phase's inputs: one ``<input_folder>/run_{run}<extension>`` per incoming key."""
+def entry_artifacts(first_phase: Any, config: PipelineConfig) -> dict[str, str]:
+    """The first phase's inputs: ``<folder>/run_{run}<extension>`` per incoming key, the folder
+    being ``entry_folders[key]`` or else ``input_folder``.
+
+    Raises
+    ------
+    ConfigError
+        A key without a folder, an ``entry_folders`` key the first phase does not read, or two
+        keys of one extension in one folder.
+    """
     schema = first_phase.incoming_schema
     if schema is None:
         keys = {DEFAULT_ENTRY_KEY: DEFAULT_ENTRY_EXTENSION}
     else:
         keys = {key: artifact.extension for key, artifact in schema.artifacts.items()}
-    extensions = list(keys.values())
-    if len(set(extensions)) != len(extensions):
+    unknown = sorted(set(config.entry_folders) - set(keys))
+    if unknown:
         raise ConfigError(
-            f"the pipeline cannot start at phase {first_phase.name}: its input artifacts "
-            f"{sorted(keys)} share a file extension, so one input folder cannot hold them"
+            f"config key 'entry_folders.{unknown[0]}': the first phase, {first_phase.name}, "
+            f"reads only {', '.join(sorted(keys))}"
+        )
+    folders = {key: config.entry_folder(key) for key in keys}
+    for key, folder in folders.items():
+        if folder is None:
+            raise ConfigError(
+                f"config key 'entry_folders.{key}': the first phase, {first_phase.name}, reads "
+                f"'{key}' ({keys[key]} files); set entry_folders.{key} or input_folder"
+            )
+    places = [(folders[key], extension) for key, extension in keys.items()]
+    if len(set(places)) != len(places):
+        raise ConfigError(
+            f"config key 'input_folder': the first phase, {first_phase.name}, reads "
+            f"{', '.join(sorted(keys))}, and two of them share a file extension, so one folder "
+            "cannot hold them; give each its folder in entry_folders"
         )
     return {
-        key: _to_pattern(input_folder / f"{form_run_string(SENTINEL_RUN)}{extension}")
+        key: _to_pattern(Path(folders[key]) / f"{form_run_string(SENTINEL_RUN)}{extension}")
         for key, extension in keys.items()
     }
 
@@ -216,7 +269,7 @@ def build_plan(
     if duplicates:
         raise ConfigError(f"phase names must be unique (they name folders): {duplicates}")
     check_schema_chain(phases)
-    entry = entry_artifacts(phases[0], config.input_folder)
+    entry = entry_artifacts(phases[0], config)
     payload = dict(entry)
     producer_lineage: dict[str, str] = {}
     upstream = entry_lineage(canonical_json({"entry": entry, "identity": entry_identity}))
@@ -250,6 +303,7 @@ def build_plan(
                     for key, path in payload.items()
                     if path in producer_lineage
                 },
+                shares_memory=overrides_shared_data(phase),
             )
         )
         producer_lineage.update(dict.fromkeys(outputs.values(), lineage))

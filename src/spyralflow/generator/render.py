@@ -17,6 +17,9 @@ from spyralflow.framework.runs import RUN_WILDCARD_PATTERN
 from spyralflow.generator.plan import PhasePlan, PipelinePlan
 
 RUN_GROUP = "run"
+# Resource held by the jobs of phases with their own create_shared_data; the shipped profiles
+# allow one at a time, so two of them never create the same named segment at once.
+SHARED_MEMORY_RESOURCE = "shared_memory"
 INDENT = "    "
 
 HEADER = """\
@@ -72,10 +75,11 @@ def _phase_arguments(plan: PipelinePlan) -> tuple[str, ...]:
     )
 
 
-def _resources(threads: int, mem_mb: int, runtime: int) -> list[str]:
+def _resources(threads: int, mem_mb: int, runtime: int, shares_memory: bool = False) -> list[str]:
+    shared = [f"{SHARED_MEMORY_RESOURCE}=1,"] if shares_memory else []
     return [
         f"{INDENT}threads: {threads}",
-        *_block("resources", [f"mem_mb={mem_mb},", f"runtime={runtime},"]),
+        *_block("resources", [f"mem_mb={mem_mb},", f"runtime={runtime},", *shared]),
     ]
 
 
@@ -145,7 +149,7 @@ def render_phase_rule(phase: PhasePlan, plan: PipelinePlan) -> str:
         f"{INDENT}group:",
         f"{INDENT * 2}{_literal(RUN_GROUP)}",
         *_environment(plan),
-        *_resources(resources.threads, resources.mem_mb, resources.runtime),
+        *_resources(resources.threads, resources.mem_mb, resources.runtime, phase.shares_memory),
         *_block("params", [*_common_params(phase, plan), *lineage_params]),
         *_shell(
             [

@@ -22,9 +22,10 @@ Deliberate differences from Spyral 1.1.2 (each one of its bugs):
 - optional, not in Spyral (``helix_capture``, on in the shipped config): after the joins a
   cluster that follows a helix takes back the turns other clusters hold (``helix_capture``).
 
-Not implemented: tripclust (Spyral's alternative clustering through spyral-utils' C++
-extension). ``TripclustParameters`` are accepted so Spyral configs load, but a phase given
-them raises ``NotImplementedError``; use ``hdbscan_parameters``.
+Tripclust, Spyral's alternative clustering, runs when ``hdbscan_parameters`` is None and
+``tripclust_parameters`` are given, through spyral-utils 2.1's C++ ``tripclust`` module (the
+``[spyral]`` extra; a clear error names it when missing); see ``tripclust`` for its
+differences from Spyral.
 
 Speed: scikit-learn does HDBSCAN's tree processing and cluster selection; its O(N^2) Prim step,
 the nearest-neighbour searches, the smoothing splines and the circle fits are numba kernels

@@ -18,6 +18,7 @@ from spyralflow.phases.cluster.helix_capture import capture_turns
 from spyralflow.phases.cluster.joins import LabeledCluster, join_continuity, join_overlap
 from spyralflow.phases.cluster.outliers import inlier_mask
 from spyralflow.phases.cluster.parameters import ClusterParameters
+from spyralflow.phases.cluster.tripclust import tripclust_labels
 
 # Point-cloud columns kept in a cluster: x, y, z, integral, pad scale (amplitude, pad id and
 # time bucket are dropped, as in Spyral).
@@ -47,10 +48,16 @@ class FoundCluster:
 
 
 def initial_clusters(cloud: np.ndarray, parameters: ClusterParameters) -> list[LabeledCluster]:
-    """HDBSCAN clusters of a z-sorted cloud, noise excluded, in label order."""
-    if cloud.shape[0] < parameters.min_cloud_size or parameters.hdbscan_parameters is None:
+    """HDBSCAN (or else tripclust, Spyral's precedence) clusters of a z-sorted cloud, noise
+    excluded, in label order."""
+    if cloud.shape[0] < parameters.min_cloud_size:
         return []
-    labels = hdbscan_labels(cloud[:, :3], parameters.hdbscan_parameters)
+    if parameters.hdbscan_parameters is not None:
+        labels = hdbscan_labels(cloud[:, :3], parameters.hdbscan_parameters)
+    elif parameters.tripclust_parameters is not None:
+        labels = tripclust_labels(cloud, parameters.tripclust_parameters)
+    else:
+        return []
     clusters = []
     for label in np.unique(labels):
         if label == NOISE_LABEL:

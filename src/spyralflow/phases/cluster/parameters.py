@@ -89,9 +89,10 @@ class HelixCaptureParameters:
 class TripclustParameters:
     """Spyral's tripclust (Dalitz triplet clustering) settings, README values.
 
-    Accepted so Spyral configs load, but tripclust is not implemented in spyralflow: a
-    ``ClusterPhase`` given these raises ``NotImplementedError``. Field meanings are Spyral's
-    (spyral.md section 7).
+    Used when ``hdbscan_parameters`` is None (``spyralflow.phases.cluster.tripclust``; needs
+    spyral-utils' ``tripclust`` module, the ``[spyral]`` extra). Field meanings are Spyral's
+    (spyral.md section 7); ``link`` must be 0 (single linkage: the only one the binding can
+    set), ``dmax`` has no effect (as in Spyral).
     """
 
     r: float = 6.0
@@ -121,9 +122,9 @@ class ClusterParameters:
     min_cloud_size : int
         Clouds with fewer points are written with no clusters.
     hdbscan_parameters : HdbscanParameters or None
-        HDBSCAN settings; the only clustering algorithm implemented.
+        HDBSCAN settings; take precedence over tripclust, as in Spyral.
     tripclust_parameters : TripclustParameters or None
-        Must stay None: tripclust is not implemented (the phase raises otherwise).
+        Tripclust settings, used when ``hdbscan_parameters`` is None.
     overlap_join : OverlapJoinParameters or None
         Circle-overlap join; used when ``continuity_join`` is None.
     continuity_join : ContinuityJoinParameters or None

@@ -18,6 +18,7 @@ from spyralflow.io.cluster_file import ClusterWriter
 from spyralflow.io.pointcloud_file import iter_pointclouds, read_event_range
 from spyralflow.phases.cluster.clusterize import cluster_cloud
 from spyralflow.phases.cluster.parameters import ClusterParameters
+from spyralflow.phases.cluster.tripclust import check_tripclust
 from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.schemas import cluster_schema, pointcloud_schema
 
@@ -41,10 +42,11 @@ class ClusterPhase(PhaseLike):
 
     Raises
     ------
-    NotImplementedError
-        If ``cluster_params.tripclust_parameters`` is set: tripclust is not implemented.
+    TripclustUnavailable
+        If tripclust is selected (``tripclust_parameters`` without ``hdbscan_parameters``) and
+        spyral-utils' ``tripclust`` module is not installed.
     ValueError
-        If no clustering algorithm is configured (``hdbscan_parameters`` is None).
+        If no clustering algorithm is configured.
     """
 
     def __init__(
@@ -55,16 +57,13 @@ class ClusterPhase(PhaseLike):
         super().__init__(
             "Cluster", incoming_schema=pointcloud_schema(), outgoing_schema=cluster_schema()
         )
-        if cluster_params.tripclust_parameters is not None:
-            raise NotImplementedError(
-                "ClusterPhase: tripclust clustering is not implemented in spyralflow; remove "
-                "'tripclust_parameters' from the Cluster parameters and use "
-                "'hdbscan_parameters'"
-            )
         if cluster_params.hdbscan_parameters is None:
-            raise ValueError(
-                "ClusterPhase: no clustering algorithm configured; set 'hdbscan_parameters'"
-            )
+            if cluster_params.tripclust_parameters is None:
+                raise ValueError(
+                    "ClusterPhase: no clustering algorithm configured; set "
+                    "'hdbscan_parameters' or 'tripclust_parameters'"
+                )
+            check_tripclust(cluster_params.tripclust_parameters)
         self.cluster_params = cluster_params
         self.det_params = det_params
 

@@ -1,2 +1,0 @@
-def form_run_string(run_number: int) -> str:
-    return f"run_{run_number:04d}"
