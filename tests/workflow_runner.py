@@ -46,15 +46,14 @@ class SnakemakeRun:
         return "Nothing to be done" in self.output
 
 
-def run_snakemake(
+def snakemake_command(
     workdir: Path,
     *arguments: str,
     python_path: list[Path] = (),
     configfile: str = "config.yaml",
     env: dict[str, str] | None = None,
-    timeout: float = 600,
-) -> SnakemakeRun:
-    """Run the repository's workflow in ``workdir`` with the given extra arguments."""
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment running the repository's workflow in ``workdir``."""
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(path) for path in python_path] + [environment.get("PYTHONPATH", "")]
@@ -72,6 +71,21 @@ def run_snakemake(
         str(workdir / configfile),
         *arguments,
     ]
+    return command, environment
+
+
+def run_snakemake(
+    workdir: Path,
+    *arguments: str,
+    python_path: list[Path] = (),
+    configfile: str = "config.yaml",
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> SnakemakeRun:
+    """Run the repository's workflow in ``workdir`` with the given extra arguments."""
+    command, environment = snakemake_command(
+        workdir, *arguments, python_path=python_path, configfile=configfile, env=env
+    )
     completed = subprocess.run(
         command, capture_output=True, text=True, env=environment, timeout=timeout, check=False
     )

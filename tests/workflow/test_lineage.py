@@ -7,14 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import h5py
 import polars as pl
 import pytest
-from workflow_runner import SNAKEFILE, ToyWorkflow, toy_config
+from workflow_runner import ToyWorkflow, snakemake_command, toy_config
 
 from spyralflow.framework.provenance import read_provenance
 
@@ -119,24 +118,13 @@ def test_planted_artifact_of_another_lineage_is_refused(tmp_path: Path) -> None:
 
 
 def _start_snakemake(workflow: ToyWorkflow, sleep_seconds: float) -> subprocess.Popen:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(workflow.code), environment.get("PYTHONPATH", "")]
-    )
-    environment["TOY_SLEEP_SECONDS"] = str(sleep_seconds)
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(SNAKEFILE),
-        "--directory",
-        str(workflow.root),
-        "--configfile",
-        str(workflow.root / "config.yaml"),
+    command, environment = snakemake_command(
+        workflow.root,
         "--cores",
         "2",
-    ]
+        python_path=[workflow.code],
+        env={"TOY_SLEEP_SECONDS": str(sleep_seconds)},
+    )
     return subprocess.Popen(
         command,
         env=environment,
