@@ -103,7 +103,7 @@ def test_bad_gas_and_particle_id_files_are_one_config_error_at_plan_time(
     with pytest.raises(ConfigError) as caught:
         prepare(bad, tmp_path)
     message = str(caught.value)
-    assert f"'phases[{SOLVER_INDEX}]'" in message
+    assert f"config key 'phases[{SOLVER_INDEX}]" in message
     assert f"solver_params.{key}" in message and str(path) in message
     assert re.search(cause, message), message
 

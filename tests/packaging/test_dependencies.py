@@ -24,6 +24,9 @@ USED_WITHOUT_IMPORT = {
     "snakemake-executor-plugin-slurm",
     "snakemake-executor-plugin-cluster-generic",
 }
+# Extension modules whose distribution does not record them as a top-level name: spyral-utils
+# 2.1 builds and installs ``tripclust`` beside its package.
+PROVIDED_BY = {"tripclust": "spyral-utils"}
 # Major releases (or, for private APIs, minor ones) that are not tested and may break the code.
 MUST_BE_BOUNDED = {"numpy", "polars", "scikit-learn", "spyral-utils", "snakemake"}
 
@@ -41,6 +44,8 @@ def _imported_top_levels(folder: Path) -> set[str]:
 
 def _third_party_distributions() -> set[str]:
     providers = metadata.packages_distributions()
+    for module, distribution in PROVIDED_BY.items():
+        providers.setdefault(module, [distribution])
     imported = _imported_top_levels(REPOSITORY / "src") - set(sys.stdlib_module_names)
     imported.discard("spyralflow")
     unknown = sorted(name for name in imported if name not in providers)
