@@ -12,9 +12,7 @@ if PIPELINE.summary is not None:
             estimation=PIPELINE.per_run(SUMMARY.estimation),
             solver=PIPELINE.per_run(SUMMARY.solver) if SUMMARY.solver else [],
             cluster=PIPELINE.per_run(SUMMARY.cluster) if SUMMARY.cluster else [],
-            kinematics=(
-                PIPELINE.per_run(SUMMARY.kinematics) if SUMMARY.kinematics else []
-            ),
+            kinematics=(PIPELINE.per_run(SUMMARY.kinematics) if SUMMARY.kinematics else []),
             gate=SUMMARY.solver_gate or [],
         output:
             table=SUMMARY.output("summary.parquet"),
