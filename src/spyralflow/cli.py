@@ -83,7 +83,8 @@ def use_numba_cache_of(arguments: argparse.Namespace) -> None:
     """
     from spyralflow.framework.kernels import prepare_numba
 
-    prepare_numba(getattr(arguments, "code_hash", ""))
+    own_phase = getattr(arguments, "phase_class", "spyralflow.").startswith("spyralflow.")
+    prepare_numba(getattr(arguments, "code_hash", ""), own_phase)
 
 
 def limit_threads(threads: int) -> None:

@@ -230,6 +230,20 @@ def test_phase_jobs_load_no_numba_extensions(tmp_path: Path) -> None:
     assert completed.stdout.strip() == "[]"
 
 
+def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
+    """Spyral's kernels call np.fft, which only the rocket_fft extension types for numba."""
+    script = (
+        "import numpy as np; from spyralflow.framework.kernels import prepare_numba;"
+        "prepare_numba('', own_phase=False)\nimport numba\n@numba.njit\n"
+        "def f(x):\n    return np.fft.ifftshift(x)\nprint(f(np.arange(4.0)).tolist())"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[2.0, 3.0, 0.0, 1.0]"
+
+
 class _Queue:
     def __init__(self) -> None:
         self.messages: list[StatusMessage] = []

@@ -47,12 +47,15 @@ def skip_numba_extensions() -> None:
     entrypoints._already_initialized = True
 
 
-def prepare_numba(code_hash: str) -> None:
+def prepare_numba(code_hash: str, own_phase: bool = True) -> None:
     """Set up numba for one phase job: the shared cache of ``code_hash``, no extensions.
 
     A ``NUMBA_CACHE_DIR`` already set is respected (the user chose it); an empty code hash
-    (a hand-run job) leaves numba's default cache beside the sources.
+    (a hand-run job) leaves numba's default cache beside the sources. Extensions are skipped
+    only for spyralflow's own phases (``own_phase``): a foreign phase may need them, as
+    Spyral's Pointcloud needs rocket_fft for ``np.fft`` inside its kernels.
     """
     if code_hash and not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
-    skip_numba_extensions()
+    if own_phase:
+        skip_numba_extensions()
