@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workflow_runner import HERE, ToyWorkflow, run_why, toy_config
+from workflow_runner import ToyWorkflow, run_why, toy_config
 
 from spyralflow.generator.why import Record, parameter_changes, read_records
 
@@ -18,7 +18,7 @@ WORKSPACE = "workspace_" + "w" * 200
 
 
 def _why(workflow: ToyWorkflow) -> subprocess.CompletedProcess:
-    return run_why(workflow.root, python_path=[workflow.code, HERE / "spyral_api"])
+    return run_why(workflow.root, python_path=[workflow.code])
 
 
 @pytest.mark.slow
@@ -39,7 +39,7 @@ def test_why_names_the_changed_keys_and_code_after_a_real_run(tmp_path: Path) ->
     config["phases"][1]["parameters"]["scale_params"]["factor"] = 5.0
     workflow.write_config(config)
     source = workflow.code / "toyphases" / "load.py"
-    source.write_text(source.read_text() + "\n# an edit that changes the code hash\n")
+    source.write_text(source.read_text() + "\nEDITED = True  # a code edit changes the code hash\n")
     edited = _why(workflow)
     assert edited.returncode == 0, edited.stderr
     lines = edited.stdout.splitlines()
