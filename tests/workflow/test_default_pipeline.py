@@ -206,11 +206,11 @@ def test_why_names_the_simulation_phase_and_summary_changes(analysed: Path) -> N
     assert lines[0].startswith(f"simulation: {change} (")
     assert lines[1] == "Pointcloud: no change of its own; reruns after simulation"
     assert lines[2].startswith("Cluster: cluster_params.min_cloud_size 50 -> 60 (")
-    assert lines[3:5] == [
+    assert lines[3:6] == [
         f"{phase}: no change of its own; reruns after simulation, Cluster"
-        for phase in ("Estimation", "InterpSolver")
+        for phase in ("Estimation", "InterpSolver", "Kinematics")
     ]
-    assert lines[5].startswith(f"summary: simulation.{change} (")
+    assert lines[6].startswith(f"summary: simulation.{change} (")
 
 
 def test_kinematics_edit_reruns_only_it_and_what_follows(analysed: Path) -> None:
