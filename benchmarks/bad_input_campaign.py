@@ -43,21 +43,6 @@ from spyralflow.framework.provenance import Provenance  # noqa: E402
 from spyralflow.phases.interp_solver.targets import TargetFileError  # noqa: E402
 
 RESULTS = REPOSITORY / "benchmarks" / "results" / "bad_input_campaign.json"
-CLUSTER_PARAMETERS = {
-    "cluster_params": {
-        "min_cloud_size": 50,
-        "hdbscan_parameters": {
-            "min_points": 3,
-            "min_size_scale_factor": 0.03,
-            "min_size_lower_cutoff": 10,
-            "cluster_selection_epsilon": 10.0,
-        },
-        "continuity_join": {"join_radius_fraction": 0.4, "join_z_fraction": 0.2},
-        "direction_threshold": 0.5,
-        "outlier_scale_factor": 0.1,
-    },
-    "det_params": {},
-}
 
 
 def _attribute(item: str, key: str, value: object) -> Callable[[h5py.File], None]:
@@ -291,7 +276,7 @@ def main() -> None:
         "spyralflow.phases.pointcloud.PointcloudPhase",
         {"get_params": {}, "frib_params": {}, "det_params": {}, "pad_params": {}},
     )
-    cluster = construct_phase("spyralflow.phases.cluster.ClusterPhase", CLUSTER_PARAMETERS)
+    cluster = construct_phase("spyralflow.phases.cluster.ClusterPhase", fuzzing.CLUSTER_PARAMETERS)
     estimation = construct_phase(
         "spyralflow.phases.estimation.EstimationPhase", {"estimate_params": {}, "det_params": {}}
     )

@@ -5,25 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fuzzing import CLUSTER_PARAMETERS
 
 from spyralflow.framework.loading import construct_phase
 from spyralflow.framework.provenance import Provenance
 
-CLUSTER_PARAMETERS = {
-    "cluster_params": {
-        "min_cloud_size": 50,
-        "hdbscan_parameters": {
-            "min_points": 3,
-            "min_size_scale_factor": 0.03,
-            "min_size_lower_cutoff": 10,
-            "cluster_selection_epsilon": 10.0,
-        },
-        "continuity_join": {"join_radius_fraction": 0.4, "join_z_fraction": 0.2},
-        "direction_threshold": 0.5,
-        "outlier_scale_factor": 0.1,
-    },
-    "det_params": {},
-}
 POINTCLOUD_PARAMETERS = {"get_params": {}, "frib_params": {}, "det_params": {}, "pad_params": {}}
 
 

@@ -37,6 +37,24 @@ TRACE_EVENTS = 4
 CLOUD_EVENTS = 3
 
 
+# The Cluster phase's parameters for the campaign (the shipped config's values).
+CLUSTER_PARAMETERS = {
+    "cluster_params": {
+        "min_cloud_size": 50,
+        "hdbscan_parameters": {
+            "min_points": 3,
+            "min_size_scale_factor": 0.03,
+            "min_size_lower_cutoff": 10,
+            "cluster_selection_epsilon": 10.0,
+        },
+        "continuity_join": {"join_radius_fraction": 0.4, "join_z_fraction": 0.2},
+        "direction_threshold": 0.5,
+        "outlier_scale_factor": 0.1,
+    },
+    "det_params": {},
+}
+
+
 class CaseTimeout(Exception):
     """A case ran over ``CASE_TIME_LIMIT_S``."""
 
