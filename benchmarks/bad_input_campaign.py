@@ -7,7 +7,10 @@ naming the file, a run whose losses are all counted, or not clean (crash, hang, 
 - targeted damages of a trace file (Pointcloud phase) and of a point-cloud file (Cluster then
   Estimation), the cases the issue lists;
 - seeded random mutations of each (``--mutations``, default 250, seeds 7 and 8);
-- damaged gas and particle-ID files, through the InterpSolver phase's constructor (plan time).
+- damaged gas and particle-ID files, through the InterpSolver phase's constructor (plan time);
+- broken configs (``tests/badinput/config_cases.py``), each through a real ``snakemake -n`` in a
+  copy of the workflow: clean when Snakemake fails with a message that names the fault, without
+  a Python traceback.
 
 Prints the markdown tables of ``docs/bad-input.md`` and writes the outcomes to
 ``benchmarks/results/bad_input_campaign.json``.
@@ -22,7 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +42,9 @@ import numpy as np
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "tests" / "badinput"))
 
+import config_cases  # noqa: E402
 import fuzzing  # noqa: E402
+import yaml  # noqa: E402
 
 from spyralflow.framework.loading import construct_phase  # noqa: E402
 from spyralflow.framework.provenance import Provenance  # noqa: E402
@@ -221,6 +229,52 @@ def parameter_files(folder: Path) -> list[fuzzing.Outcome]:
     return outcomes
 
 
+def broken_configs(folder: Path) -> list[fuzzing.Outcome]:
+    """Every broken config of ``config_cases`` through ``snakemake -n`` in a workflow copy."""
+    outcomes = []
+    for index, case in enumerate(config_cases.CONFIG_CASES):
+        copy = folder / f"config_case_{index}"
+        copy.mkdir()
+        shutil.copy(REPOSITORY / "Snakefile", copy)
+        shutil.copytree(REPOSITORY / "workflow", copy / "workflow")
+        shutil.copytree(REPOSITORY / "config", copy / "config")
+        config = config_cases.damaged_config(case, copy)
+        (copy / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["snakemake", "-n", "--quiet", "rules"],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": f"{copy}:{os.environ.get('PYTHONPATH', '')}"},
+            timeout=300,
+        )
+        seconds = time.perf_counter() - started
+        output = done.stdout + done.stderr
+        lines = output.splitlines()
+        start = next((i for i, line in enumerate(lines) if "Error" in line), len(lines))
+        # The first line after Snakemake's "ConfigError in file ...:" that says what is wrong.
+        cause = next(
+            (
+                line.strip()
+                for line in lines[start + 1 :]
+                if line.strip() and line.strip() != "invalid configuration:"
+            ),
+            "",
+        )
+        if done.returncode == 0:
+            kind, detail = "silent loss", "planned (rc 0)"
+        elif "Traceback (most recent call last)" in output:
+            kind, detail = "crash", "Python traceback"
+        elif re.search(case.expected, output, re.S):
+            kind, detail = "error", cause
+        else:
+            kind, detail = "crash", cause or output[-200:]
+        outcomes.append(fuzzing.Outcome(case.name, kind, detail, seconds))
+        shutil.rmtree(copy)
+    return outcomes
+
+
 def table(groups: dict[str, list[fuzzing.Outcome]]) -> str:
     lines = [
         "| input | tried | clean error naming file and cause | ran, every loss counted | "
@@ -270,6 +324,7 @@ def random_kinds(outcomes: list[fuzzing.Outcome]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutations", type=int, default=250)
+    parser.add_argument("--skip-configs", action="store_true", help="no snakemake -n cases")
     arguments = parser.parse_args()
     logging.disable(logging.WARNING)
     pointcloud = construct_phase(
@@ -307,23 +362,26 @@ def main() -> None:
                 fuzzing.campaign(cloud, arguments.mutations, 8, cloud_run, root)
             ),
         }
+        if not arguments.skip_configs:
+            groups["broken configs (`snakemake -n`)"] = broken_configs(root)
     names = list(groups)
+    itemised = [name for name in names if not name.startswith("random")]
     print(table(groups))
     print()
-    for name in names[:3]:
+    for name in itemised:
         print(by_damage(name, groups[name]))
         print()
-    for name in names[3:]:
+    for name in names[3:5]:
         print(f"#### {name}, by mutation")
         print()
         print(random_kinds(groups[name]))
         print()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    stored = {name: [_stored(o) for o in groups[name]] for name in names[:3]}
+    stored = {name: [_stored(o) for o in groups[name]] for name in itemised}
     stored.update(
         {
             name: dict(Counter(f"{o.name.split()[0]}: {o.kind}" for o in groups[name]))
-            for name in names[3:]
+            for name in names[3:5]
         }
     )
     RESULTS.write_text(json.dumps(stored, indent=1, sort_keys=True))

@@ -9,14 +9,11 @@ cluster job.
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import hashlib
 import importlib.util
-import io
-import tokenize
 from pathlib import Path
-
-_LAYOUT_TOKENS = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.ENCODING})
-_SHAPE_TOKENS = frozenset({tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE})
 
 
 class CodeLocationError(ImportError):
@@ -32,21 +29,30 @@ def module_source_path(module_name: str) -> Path:
         If no source file (``.py``) exists for the module.
     """
     top, *rest = module_name.split(".")
-    spec = importlib.util.find_spec(top)
-    if spec is None or spec.origin is None:
+    origin, locations = _top_level_spec(top)
+    if origin is None:
         raise CodeLocationError(f"no module named '{top}' is installed")
     if not rest:
-        return Path(spec.origin)
-    if not spec.submodule_search_locations:
+        return Path(origin)
+    if not locations:
         raise CodeLocationError(
             f"'{top}' is a module, not a package, so '{module_name}' is unknown"
         )
-    for location in spec.submodule_search_locations:
+    for location in locations:
         base = Path(location).joinpath(*rest)
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
             if candidate.is_file():
                 return candidate
     raise CodeLocationError(f"no source file for module '{module_name}'")
+
+
+@functools.cache
+def _top_level_spec(top: str) -> tuple[str | None, tuple[str, ...]]:
+    """Origin and package folders of a top-level module (one look-up per process)."""
+    spec = importlib.util.find_spec(top)
+    if spec is None or spec.origin is None:
+        return None, ()
+    return spec.origin, tuple(spec.submodule_search_locations or ())
 
 
 def _module_exists(module_name: str) -> bool:
@@ -57,11 +63,11 @@ def _module_exists(module_name: str) -> bool:
     return True
 
 
-def _imported_modules(source: str, module_name: str, is_package: bool) -> set[str]:
-    """Modules named by the import statements of a module (absolute names)."""
+def _imported_modules(tree: ast.Module, module_name: str, is_package: bool) -> set[str]:
+    """Modules named by the import statements of a module's tree (absolute names)."""
     package = module_name if is_package else module_name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -75,6 +81,30 @@ def _imported_modules(source: str, module_name: str, is_package: bool) -> set[st
             # "from package import module" imports a module, "from module import name" a name.
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """What identifies a file's content version cheaply: modification time and size."""
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+# The generator hashes about ten import closures that share most files: each file is read,
+# parsed and tokenized once per process (keyed by its stamp, so an edited file is read again).
+@functools.cache
+def _file_imports(path: str, mtime_ns: int, size: int, name: str, is_package: bool) -> set[str]:
+    return _imported_modules(_parsed(path, mtime_ns, size), name, is_package)
+
+
+@functools.cache
+def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
+    tree = copy.deepcopy(_parsed(path, mtime_ns, size))
+    return hashlib.sha256(_significant_tree(tree).encode()).digest()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: str, mtime_ns: int, size: int) -> ast.Module:
+    return ast.parse(Path(path).read_text())
 
 
 def _parents(module_name: str) -> list[str]:
@@ -99,49 +129,29 @@ def import_closure(module_name: str) -> dict[str, Path]:
         path = module_source_path(name)
         closure[name] = path
         is_package = path.name == "__init__.py"
-        imported = _imported_modules(path.read_text(), name, is_package)
+        imported = _file_imports(str(path), *_stamp(path), name, is_package)
         pending.extend(imported)
         pending.extend(_parents(name))
     return closure
 
 
-def _docstring_positions(tree: ast.AST) -> set[tuple[int, int]]:
-    """Start (line, column) of every module, class and function docstring."""
-    positions = set()
+def significant_code(source: str) -> str:
+    """The source's syntax tree without docstrings, as text.
+
+    What the code does, and nothing of how it is documented or laid out: editing a comment, a
+    docstring or the line breaks leaves it unchanged, so no phase reruns for it.
+    """
+    return _significant_tree(ast.parse(source))
+
+
+def _significant_tree(tree: ast.AST) -> str:
     for node in ast.walk(tree):
         if (
             isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
             and ast.get_docstring(node, clean=False) is not None
         ):
-            first = node.body[0]
-            positions.add((first.lineno, first.col_offset))
-    return positions
-
-
-def significant_code(source: str) -> str:
-    """The source's tokens without comments, docstrings and blank lines.
-
-    What the code does, and nothing of how it is documented: editing a comment or a docstring
-    leaves it unchanged, so no phase reruns for it.
-    """
-    docstrings = _docstring_positions(ast.parse(source))
-    parts = []
-    after_docstring = False
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type in _LAYOUT_TOKENS:
-            continue
-        if token.type == tokenize.STRING and token.start in docstrings:
-            after_docstring = True
-            continue
-        if after_docstring and token.type == tokenize.NEWLINE:
-            # The docstring's own statement end: a removed docstring leaves the rest equal.
-            after_docstring = False
-            continue
-        after_docstring = False
-        # Indentation width and line endings carry no meaning beyond the token types.
-        text = "" if token.type in _SHAPE_TOKENS else token.string
-        parts.append(f"{token.type}:{text}")
-    return "\n".join(parts)
+            node.body = node.body[1:]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
 def code_hash(module_name: str) -> str:
@@ -150,6 +160,6 @@ def code_hash(module_name: str) -> str:
     for name, path in sorted(import_closure(module_name).items()):
         digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(significant_code(path.read_text()).encode())
+        digest.update(_file_digest(str(path), *_stamp(path)))
         digest.update(b"\0")
     return digest.hexdigest()[:16]

@@ -138,7 +138,7 @@ def validate_config(raw: dict[str, Any], schema_path: Path) -> None:
     errors = sorted(validator.iter_errors(raw), key=lambda error: list(error.absolute_path))
     if errors:
         lines = [
-            f"config key '{_key_path(error.absolute_path)}': {error.message}" for error in errors
+            f"config key '{_key_path(error.absolute_path)}': {_message(error)}" for error in errors
         ]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     runs = raw["runs"]
@@ -147,6 +147,29 @@ def validate_config(raw: dict[str, Any], schema_path: Path) -> None:
             f"invalid configuration:\n  config key 'runs': first ({runs['first']}) is after "
             f"last ({runs['last']})"
         )
+    skipped = {run for run in runs.get("skip", []) if runs["first"] <= run <= runs["last"]}
+    if len(skipped) == runs["last"] - runs["first"] + 1:
+        raise ConfigError(
+            f"invalid configuration:\n  config key 'runs': no run is left: runs.skip "
+            f"{sorted(runs['skip'])} skips every run of {runs['first']} .. {runs['last']}"
+        )
+    workspace = Path(raw["workspace"])
+    if workspace.exists() and not workspace.is_dir():
+        raise ConfigError(
+            f"invalid configuration:\n  config key 'workspace': {workspace.resolve()} exists "
+            "and is not a folder"
+        )
+
+
+def _message(error: Any) -> str:
+    """The schema's message, or for an unmet ``anyOf`` of required keys, which keys it wants
+    (jsonschema's own message quotes the whole config)."""
+    if error.validator == "anyOf":
+        options = [option.get("required") for option in error.validator_value]
+        if all(options):
+            wanted = " or ".join(f"'{key}'" for names in options for key in names)
+            return f"set {wanted} (where the first phase's input files are)"
+    return error.message
 
 
 def parse_config(raw: dict[str, Any], schema_path: Path) -> PipelineConfig:

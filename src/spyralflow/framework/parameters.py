@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import math
 import types
 import typing
 from collections import abc
@@ -226,6 +227,9 @@ def _convert_scalar(value: Any, annotation: Any, key: str) -> Any:
             return Path(value)
         raise _mismatch(value, annotation, key)
     if annotation is float:
+        if isinstance(value, float) and math.isnan(value):
+            # NaN compares false with everything: a threshold of NaN silently keeps nothing.
+            raise ParameterError(key, "expected number, got nan")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
         raise _mismatch(value, annotation, key)

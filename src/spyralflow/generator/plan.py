@@ -177,6 +177,28 @@ def check_schema_chain(phases: list[Any]) -> None:
         raise ConfigError("the phases do not chain:\n  " + "\n  ".join(failures))
 
 
+def check_upstream(phases: list[Any]) -> None:
+    """Let each phase that defines ``check_upstream(upstream)`` (a spyralflow extension, not in
+    Spyral's contract) refuse the phases before it, e.g. a reaction that is not the fitted one.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``phases[i].parameters`` and the phase's reason.
+    """
+    for index, phase in enumerate(phases):
+        check = getattr(phase, "check_upstream", None)
+        if check is None:
+            continue
+        try:
+            check(phases[:index])
+        except Exception as error:
+            raise ConfigError(
+                f"config key 'phases[{index}].parameters': {phase.name} does not fit the phases "
+                f"before it: {error}"
+            ) from error
+
+
 def entry_artifacts(first_phase: Any, config: PipelineConfig) -> dict[str, str]:
     """The first phase's inputs: ``<folder>/run_{run}<extension>`` per incoming key, the folder
     being ``entry_folders[key]`` or else ``input_folder``.
@@ -269,6 +291,7 @@ def build_plan(
     if duplicates:
         raise ConfigError(f"phase names must be unique (they name folders): {duplicates}")
     check_schema_chain(phases)
+    check_upstream(phases)
     entry = entry_artifacts(phases[0], config)
     payload = dict(entry)
     producer_lineage: dict[str, str] = {}

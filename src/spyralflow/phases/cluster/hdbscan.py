@@ -24,13 +24,6 @@ from numba import njit
 from spyralflow.phases.cluster.outliers import k_nearest_neighbours
 from spyralflow.phases.cluster.parameters import HdbscanParameters
 
-try:
-    from sklearn.cluster._hdbscan._linkage import MST_edge_dtype
-    from sklearn.cluster._hdbscan._tree import tree_to_labels
-    from sklearn.cluster._hdbscan.hdbscan import _process_mst
-except ImportError:  # pragma: no cover - depends on the installed scikit-learn
-    MST_edge_dtype = _process_mst = tree_to_labels = None
-
 # Spyral rescales z by 584/1000 so the 1 m drift length spans about the pad-plane diameter and
 # tracks do not break up along z.
 Z_SCALE = 584.0 / 1000.0
@@ -162,16 +155,30 @@ def hdbscan_labels(xyz: np.ndarray, parameters: HdbscanParameters) -> np.ndarray
     return _fast_hdbscan(features, size, parameters)
 
 
+@functools.cache
+def _private_stages() -> tuple | None:
+    """scikit-learn's private HDBSCAN stages, or None; imported on first use, since importing
+    scikit-learn takes seconds and planning the workflow builds this phase without clustering."""
+    try:
+        from sklearn.cluster._hdbscan._linkage import MST_edge_dtype
+        from sklearn.cluster._hdbscan._tree import tree_to_labels
+        from sklearn.cluster._hdbscan.hdbscan import _process_mst
+    except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+        return None
+    return MST_edge_dtype, tree_to_labels, _process_mst
+
+
 def _fast_hdbscan(features: np.ndarray, size: int, parameters: HdbscanParameters) -> np.ndarray:
+    edge_dtype, tree_to_labels, process_mst = _private_stages()
     sources, targets, distances = mutual_reachability_tree(
         features, core_distances(features, parameters.min_points)
     )
-    tree = np.empty(features.shape[0] - 1, dtype=MST_edge_dtype)
+    tree = np.empty(features.shape[0] - 1, dtype=edge_dtype)
     tree["current_node"] = sources
     tree["next_node"] = targets
     tree["distance"] = distances
     labels, _ = tree_to_labels(
-        _process_mst(tree),
+        process_mst(tree),
         size,
         "eom",
         False,
@@ -184,7 +191,7 @@ def _fast_hdbscan(features: np.ndarray, size: int, parameters: HdbscanParameters
 @functools.cache
 def _fast_path_agrees() -> bool:
     """Whether scikit-learn's private stages exist and give the public class's labels."""
-    if tree_to_labels is None:
+    if _private_stages() is None:
         return False
     rng = np.random.default_rng(0)
     features = np.concatenate([rng.normal(center, 3.0, (40, 3)) for center in (0.0, 30.0)])

@@ -26,6 +26,21 @@ class HdbscanParameters:
     min_size_lower_cutoff: int = 10
     cluster_selection_epsilon: float = 10.0
 
+    def __post_init__(self) -> None:
+        # scikit-learn refuses these only when the first cloud is clustered, inside a job.
+        if self.min_points < 1:
+            raise ValueError(f"hdbscan_parameters.min_points is {self.min_points}, expected >= 1")
+        if self.min_size_lower_cutoff < 2:
+            raise ValueError(
+                f"hdbscan_parameters.min_size_lower_cutoff is {self.min_size_lower_cutoff}, "
+                "expected >= 2 (HDBSCAN's smallest cluster)"
+            )
+        for name in ("min_size_scale_factor", "cluster_selection_epsilon"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(
+                    f"hdbscan_parameters.{name} is {getattr(self, name)}, expected >= 0"
+                )
+
 
 @dataclass(frozen=True)
 class ContinuityJoinParameters:

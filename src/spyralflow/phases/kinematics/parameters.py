@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from spyralflow.phases.interp_solver.targets import nucleus
+
 
 class ReactionParameterError(ValueError):
     """A reaction parameter is invalid; the message names it."""
@@ -19,6 +21,10 @@ def _nucleus_pair(value: object, name: str) -> tuple[int, int]:
         ) from None
     if not 0 <= z <= a or a < 1:
         raise ReactionParameterError(f"reaction_params.{name} is [{z}, {a}], expected 0 <= Z <= A")
+    try:
+        nucleus(z, a)
+    except KeyError as error:
+        raise ReactionParameterError(f"reaction_params.{name}: {error.args[0]}") from None
     return z, a
 
 
@@ -62,6 +68,7 @@ class ReactionParameters:
                 f"reaction_params: target {self.target} + projectile {self.projectile} - "
                 f"ejectile {self.ejectile} leaves no residual nucleus"
             )
+        _nucleus_pair(self.residual, "residual (target + projectile - ejectile)")
 
     @property
     def residual(self) -> tuple[int, int]:

@@ -26,7 +26,12 @@ from spyralflow.framework.runs import form_run_string
 from spyralflow.framework.status import RunProgress
 from spyralflow.io.pointcloud_file import ArtifactFormatError
 from spyralflow.phases.detector import DetectorParameters
-from spyralflow.phases.interp_solver.targets import load_gas_target, nucleus
+from spyralflow.phases.interp_solver.targets import (
+    gas_identity,
+    load_gas_target,
+    load_particle_gate,
+    nucleus,
+)
 from spyralflow.phases.kinematics.beam import beam_energy_and_slope
 from spyralflow.phases.kinematics.missing_mass import (
     ANGLE_STEP_RAD,
@@ -45,7 +50,7 @@ from spyralflow.phases.kinematics.output import (
     REASONS,
     write_kinematics,
 )
-from spyralflow.phases.kinematics.parameters import ReactionParameters
+from spyralflow.phases.kinematics.parameters import ReactionParameterError, ReactionParameters
 from spyralflow.phases.schemas import (
     INTERP_SOLVER_COLUMNS,
     KINEMATICS_COLUMNS,
@@ -84,6 +89,36 @@ class KinematicsPhase(PhaseLike):
         )
         self.reaction_params = reaction_params
         self.det_params = det_params
+
+    def check_upstream(self, upstream: list[Any]) -> None:
+        """Refuse a reaction that is not the fitted one (called by the generator at plan time).
+
+        The nearest upstream phase with ``solver_params`` (ours or Spyral's InterpSolverPhase)
+        fitted the particle of its particle-ID gate in its gas: the ejectile and the gas here
+        must be the same, or every excitation energy is silently wrong.
+
+        Raises
+        ------
+        ReactionParameterError
+            Naming the two values that differ.
+        """
+        solvers = [phase for phase in upstream if hasattr(phase, "solver_params")]
+        if not solvers:
+            return
+        solver = solvers[-1].solver_params
+        reaction = self.reaction_params
+        gate = load_particle_gate(Path(solver.particle_id_filename))
+        if (gate.z, gate.a) != reaction.ejectile:
+            raise ReactionParameterError(
+                f"reaction_params.ejectile is {list(reaction.ejectile)} but {solvers[-1].name} "
+                f"fits [{gate.z}, {gate.a}] (its particle_id_filename "
+                f"{solver.particle_id_filename})"
+            )
+        if gas_identity(Path(solver.gas_data_path)) != gas_identity(reaction.gas_data_path):
+            raise ReactionParameterError(
+                f"reaction_params.gas_data_path {reaction.gas_data_path} is not the gas "
+                f"{solvers[-1].name} fits in (its gas_data_path {solver.gas_data_path})"
+            )
 
     def masses(self) -> ReactionMasses:
         """Ground-state masses (MeV) of the reaction's nuclei, from spyral-utils' AME table."""

@@ -1,0 +1,50 @@
+"""The broken-config part of the campaign: every damaged config is one clear ConfigError at
+plan time (what ``snakemake -n`` runs), naming the key, phase or file and the cause."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from config_cases import CONFIG_CASES, REPOSITORY, damaged_config
+
+from spyralflow.generator import ConfigError, prepare_workflow
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=[case.name for case in CONFIG_CASES])
+def test_a_broken_config_is_one_config_error_naming_what_is_wrong(case, tmp_path, monkeypatch):
+    # Relative paths of the shipped config (config/targets/...) resolve as in a checkout.
+    (tmp_path / "config").symlink_to(REPOSITORY / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the case's own phase module, if any
+    config = damaged_config(case, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        prepare_workflow(
+            config, REPOSITORY / "workflow", cache_folder=tmp_path / "cache", claim=False
+        )
+    message = str(caught.value)
+    assert re.search(case.expected, message, re.S), message
+    assert "Traceback" not in message
+    assert len(message) < 2000, "the message quotes more than the fault"
+    sys.modules.pop("spyralflow_campaign_broken_phase", None)
+
+
+def test_the_shipped_config_plans(tmp_path, monkeypatch):
+    """The control: the undamaged config is accepted, so each case fails for its damage."""
+    (tmp_path / "config").symlink_to(REPOSITORY / "config")
+    monkeypatch.chdir(tmp_path)
+    prepared = prepare_workflow(
+        damaged_config_of_nothing(),
+        REPOSITORY / "workflow",
+        cache_folder=Path("cache"),
+        claim=False,
+    )
+    assert prepared.runs == ["0001", "0002", "0003", "0004"]
+
+
+def damaged_config_of_nothing() -> dict:
+    from config_cases import shipped_config
+
+    return shipped_config()
