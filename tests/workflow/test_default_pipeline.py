@@ -15,16 +15,19 @@ import yaml
 from workflow_runner import REPOSITORY, run_snakemake, run_why
 
 from spyralflow.framework.provenance import read_provenance
+from spyralflow.phases.interp_solver.targets import load_particle_gate
 from spyralflow.phases.schemas import (
     ESTIMATION_COLUMNS,
     INTERP_SOLVER_COLUMNS,
     KINEMATICS_COLUMNS,
 )
+from spyralflow.summary.purity import TimeCalibration, cluster_purities
 
 pytestmark = pytest.mark.slow
 
 EVENTS_PER_RUN = 40
 RUNS = (1, 2)
+EJECTILE_ROW, RESIDUAL_ROW = 2, 3  # truth rows of attpc_engine's two-body events
 
 
 def _small_default_config() -> dict:
@@ -118,6 +121,33 @@ def test_summary_shows_the_fit_works(analysed: Path) -> None:
     # The fit must improve on the estimates it starts from.
     assert solver_polar["resolution_robust"][0] < estimate_polar["resolution_robust"][0]
     assert solver_polar["std"][0] < estimate_polar["std"][0]
+
+
+def test_the_shipped_gate_keeps_the_16c_recoils_out(analysed: Path) -> None:
+    """Every Estimation row labelled by the truth: the deuteron gate the solver applies takes
+    the deuterons and none of the 16C recoils (issue 13)."""
+    workspace = analysed / "workspace"
+    truth = pl.concat(
+        pl.read_parquet(workspace / "simulation" / "truth" / f"run_{run:04d}.parquet")
+        for run in RUNS
+    )
+    clusters = cluster_purities(
+        [workspace / "Cluster" / f"run_{run:04d}.h5" for run in RUNS],
+        truth,
+        [EJECTILE_ROW],
+        TimeCalibration(),
+    ).rename({"run": "orig_run", "event": "orig_event"})
+    estimation = pl.concat(
+        pl.read_parquet(workspace / "Estimation" / f"run_{run:04d}.parquet") for run in RUNS
+    ).join(clusters, on=["orig_run", "orig_event", "cluster_label"])
+    gate = load_particle_gate(REPOSITORY / "config" / "targets" / "deuteron_pid.json")
+    inside = gate.contains(estimation["dEdx"].to_numpy(), estimation["brho"].to_numpy())
+    estimation = estimation.with_columns(pl.Series("inside", inside))
+    recoils = estimation.filter(pl.col("majority") == RESIDUAL_ROW)
+    deuterons = estimation.filter(pl.col("majority") == EJECTILE_ROW)
+    assert recoils.height > 0, "the sample holds no recoil cluster to test the gate with"
+    assert recoils["inside"].sum() == 0, recoils.select("dEdx", "brho")
+    assert deuterons["inside"].mean() > 0.97
 
 
 def test_second_run_does_nothing(analysed: Path) -> None:

@@ -126,7 +126,8 @@ def cluster_purities(
     calibration: TimeCalibration,
     locator: PadLocator | None = None,
 ) -> pl.DataFrame:
-    """One row per cluster: run, event, purity, majority particle, labelled fraction."""
+    """One row per cluster: run, event, cluster label, purity, majority particle (truth row
+    index), labelled fraction."""
     locator = locator or PadLocator()
     truth_points = _truth_points(truth)
     empty = (np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64))
@@ -155,6 +156,7 @@ def cluster_purities(
                     {
                         "run": run,
                         "event": event,
+                        "cluster_label": int(cluster.label),
                         "n_points": len(data),
                         "purity": purity,
                         "majority": majority,
@@ -165,6 +167,7 @@ def cluster_purities(
     schema = {
         "run": pl.Int64,
         "event": pl.Int64,
+        "cluster_label": pl.Int64,
         "n_points": pl.Int64,
         "purity": pl.Float64,
         "majority": pl.Int64,
