@@ -52,7 +52,7 @@ def dry_run(folder: Path, extra: list[str]) -> tuple[float, int]:
     """Wall seconds of one ``snakemake -n`` in ``folder`` and the number of jobs it planned."""
     started = time.perf_counter()
     done = subprocess.run(
-        ["snakemake", "-n", "--cores", "2", *extra],
+        ["snakemake", "-n", "--quiet", "rules", "--cores", "2", *extra],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -13,6 +13,9 @@ import copy
 import functools
 import hashlib
 import importlib.util
+import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -155,11 +158,72 @@ def _significant_tree(tree: ast.AST) -> str:
 
 
 def code_hash(module_name: str) -> str:
-    """Hex SHA-256 (16 digits) of the significant code of ``module_name``'s import closure."""
+    """Hex SHA-256 (16 digits) of the significant code of ``module_name``'s import closure.
+
+    With a store (``use_hash_store``), a hash whose files all have their recorded modification
+    time and size is taken from it without reading them.
+    """
+    if _STORE is not None:
+        known = _STORE.lookup(module_name)
+        if known is not None:
+            return known
+    closure = import_closure(module_name)
     digest = hashlib.sha256()
-    for name, path in sorted(import_closure(module_name).items()):
+    for name, path in sorted(closure.items()):
         digest.update(name.encode())
         digest.update(b"\0")
         digest.update(_file_digest(str(path), *_stamp(path)))
         digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    result = digest.hexdigest()[:16]
+    if _STORE is not None:
+        _STORE.record(module_name, closure.values(), result)
+    return result
+
+
+class _HashStore:
+    """Closure hashes on disk, each with the stamps of the files it was computed from.
+
+    Every Snakemake invocation (and every cluster job, which parses the Snakefile again) needs
+    the code hashes for the generated rules' cache key; reading and parsing a hundred sources
+    each time costs seconds, checking their stamps milliseconds.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.entries = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
+
+    def lookup(self, module_name: str) -> str | None:
+        entry = self.entries.get(module_name)
+        try:
+            files = entry["files"]
+            if all(list(_stamp(Path(path))) == stamp for path, stamp in files.items()):
+                return str(entry["hash"])
+        except (OSError, KeyError, TypeError, ValueError):
+            pass
+        return None
+
+    def record(self, module_name: str, paths: Iterable[Path], result: str) -> None:
+        files = {str(path): list(_stamp(path)) for path in paths}
+        self.entries[module_name] = {"hash": result, "files": files}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Atomic: concurrent invocations may write; the last complete file wins.
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps(self.entries, sort_keys=True))
+        os.replace(partial, self.path)
+
+
+_STORE: _HashStore | None = None
+
+
+def use_hash_store(path: Path | None) -> None:
+    """Keep closure hashes in the JSON file ``path`` across processes (None: in memory only)."""
+    global _STORE
+    if path is None:
+        _STORE = None
+    elif _STORE is None or _STORE.path != Path(path):
+        _STORE = _HashStore(Path(path))

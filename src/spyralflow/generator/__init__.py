@@ -16,7 +16,7 @@ from pathlib import Path
 
 from spyralflow import __version__
 from spyralflow.framework.atomic import atomic_output
-from spyralflow.framework.codehash import code_hash
+from spyralflow.framework.codehash import code_hash, use_hash_store
 from spyralflow.framework.config import (
     ConfigError,
     PipelineConfig,
@@ -32,6 +32,7 @@ from spyralflow.generator.summary import SummaryPlan, plan_summary
 from spyralflow.generator.workspace import claim_workspace
 
 CACHE_FOLDER = Path(".spyralflow")
+CODE_HASH_STORE = "code-hashes.json"
 SCHEMA_FILE = Path("schemas/config.schema.yaml")
 CONDA_ENV_FILE = Path("envs/spyralflow.yaml")
 
@@ -213,6 +214,7 @@ def prepare_workflow(
     """
     config = parse_config(raw_config, Path(workflow_folder) / SCHEMA_FILE)
     cache = Path(cache_folder).resolve()
+    use_hash_store(cache / CODE_HASH_STORE)
     conda_env = os.path.relpath(Path(workflow_folder).resolve() / CONDA_ENV_FILE, cache)
     simulation = plan_simulation(config)
     entry_identity = _entry_identity(simulation)
