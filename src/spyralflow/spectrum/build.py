@@ -9,8 +9,11 @@ state                 Float64  the configured Ex (MeV), or the found peak's star
 found                 Boolean  the state was found in the histogram (not configured)
 centroid              Float64  fitted centroid, MeV
 sigma_centroid        Float64  its standard deviation, MeV
-width, sigma_width    Float64  fitted Gaussian sigma (the resolution) and its error, MeV
+width, sigma_width    Float64  sigma of the line shape's core Gaussian and its error, MeV
 fwhm                  Float64  2.355 x width, MeV
+tail_fraction         Float64  fraction of the peak's events in the tail Gaussian (0: none)
+tail_width            Float64  sigma of the tail Gaussian (same centroid), MeV
+spread                Float64  standard deviation of the whole line shape (the resolution), MeV
 counts, sigma_counts  Float64  fitted events in the peak and their error
 cm_polar_low_deg      Float64  1st percentile of the CM angle of the peak's events, deg
 cm_polar_high_deg     Float64  99th percentile of it, deg
@@ -21,7 +24,8 @@ underflow, overflow   Int64    finite Ex below / above the range
 not_computed          Int64    rows of the Kinematics tables without an Ex (reason != ok)
 ====================  =======  =============================================================
 
-A peak's events are those within two widths of its centroid.
+A peak's events are those within two spreads of its centroid. The line shape is described in
+``spyralflow.spectrum.peaks``.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ PEAK_SCHEMA: dict[str, pl.DataType] = {
     "width": pl.Float64(),
     "sigma_width": pl.Float64(),
     "fwhm": pl.Float64(),
+    "tail_fraction": pl.Float64(),
+    "tail_width": pl.Float64(),
+    "spread": pl.Float64(),
     "counts": pl.Float64(),
     "sigma_counts": pl.Float64(),
     "cm_polar_low_deg": pl.Float64(),
@@ -73,7 +80,8 @@ PEAK_SCHEMA: dict[str, pl.DataType] = {
     "not_computed": pl.Int64(),
 }
 TABLE_TITLE = (
-    "Fitted excitation-energy peaks: centroid, Gaussian width (resolution) and FWHM in MeV, "
+    "Fitted excitation-energy peaks: centroid, core Gaussian width and FWHM, tail width and "
+    "line-shape spread (the resolution) in MeV, tail fraction, "
     "counts in events, CM angular range in degrees, with one-standard-deviation errors"
 )
 
@@ -152,7 +160,7 @@ def build_spectrum(
         log.warning("no peak fit of %d excitation energies: %s", ex.size, error)
     records, coverage = [], {}
     for state, peak in zip(inside, fit.peaks if fit else [], strict=False):
-        selected = np.abs(ex - peak.centroid) < PEAK_WINDOW_WIDTHS * peak.width
+        selected = np.abs(ex - peak.centroid) < PEAK_WINDOW_WIDTHS * peak.spread
         angles = cm_deg[selected & np.isfinite(cm_deg)]
         coverage[f"E$_x$ = {peak.centroid:.2f} MeV"] = angles
         low_angle, high_angle = np.percentile(angles, [1, 99]) if angles.size else (np.nan,) * 2
@@ -165,6 +173,9 @@ def build_spectrum(
                 "width": peak.width,
                 "sigma_width": peak.sigma_width,
                 "fwhm": peak.fwhm,
+                "tail_fraction": peak.tail_fraction,
+                "tail_width": peak.tail_width,
+                "spread": peak.spread,
                 "counts": peak.counts,
                 "sigma_counts": peak.sigma_counts,
                 "cm_polar_low_deg": float(low_angle),

@@ -43,7 +43,7 @@ def spectrum_plot(histogram: Histogram, fit: PeakFit | None, path: Path) -> None
         fine = np.linspace(histogram.edges[0], histogram.edges[-1], 800)
         axes.plot(fine, fit.model(fine, histogram.bin_width), color="red", label="fit")
         for peak in fit.peaks:
-            single = PeakFit([peak], 0.0, 0.0, 0.0, 0)
+            single = PeakFit([peak], 0.0, 0.0, 0.0, 0, fit.tail_fraction, fit.tail_sigma)
             axes.plot(
                 fine,
                 single.model(fine, histogram.bin_width),
@@ -51,7 +51,8 @@ def spectrum_plot(histogram: Histogram, fit: PeakFit | None, path: Path) -> None
                 linewidth=1.0,
                 label=(
                     f"{peak.centroid:.3f} \u00b1 {peak.sigma_centroid:.3f} MeV, "
-                    f"FWHM {peak.fwhm:.2f} MeV, {peak.counts:.0f} \u00b1 {peak.sigma_counts:.0f}"
+                    f"core FWHM {peak.fwhm:.2f} MeV, "
+                    f"{peak.counts:.0f} \u00b1 {peak.sigma_counts:.0f}"
                 ),
             )
         axes.set_title(
@@ -99,7 +100,7 @@ def angle_plot(ex: np.ndarray, cm_polar_deg: np.ndarray, ex_range: tuple[float, 
 
 
 def coverage_plot(coverage: dict[str, np.ndarray], path: Path) -> None:
-    """Counts per CM angle bin of the events of each peak (within two widths of its centroid)."""
+    """Counts per CM angle bin of the events of each peak (within two spreads of its centroid)."""
     figure = Figure(figsize=(8, 4.5))
     axes = figure.subplots()
     everything = np.concatenate([*coverage.values(), np.empty(0)])
