@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
@@ -104,6 +105,39 @@ def test_code_hash_covers_the_package_modules_a_phase_imports(tmp_path: Path) ->
         assert code_hash("hashpkg.phase") != before
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_code_hash_store_reads_no_source_until_a_file_changes(tmp_path: Path, monkeypatch) -> None:
+    from spyralflow.framework import codehash
+
+    package = tmp_path / "storedpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "phase.py").write_text("def f():\n    return 1\n")
+    for source in package.iterdir():  # sources of a minute ago (just-written ones are re-read)
+        os.utime(source, (time.time() - 60, time.time() - 60))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    store = tmp_path / "cache" / "code-hashes.json"
+    codehash.use_hash_store(store)
+    try:
+        first = code_hash("storedpkg.phase")
+        assert "storedpkg.phase" in store.read_text()
+        # A new process: nothing in memory, the store on disk.
+        codehash.use_hash_store(None)
+        codehash.use_hash_store(store)
+
+        def no_reading(*arguments):
+            raise AssertionError("a source was read although its stamp is recorded")
+
+        monkeypatch.setattr(codehash, "import_closure", no_reading)
+        assert code_hash("storedpkg.phase") == first
+        monkeypatch.undo()
+        monkeypatch.syspath_prepend(str(tmp_path))
+        # A same-size edit just now is seen, however close to the last read.
+        (package / "phase.py").write_text("def f():\n    return 2\n")
+        assert code_hash("storedpkg.phase") != first
+    finally:
+        codehash.use_hash_store(None)
 
 
 def test_schemas_of_different_classes_compare_by_content() -> None:

@@ -13,8 +13,10 @@ import copy
 import functools
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -87,19 +89,30 @@ def _imported_modules(tree: ast.Module, module_name: str, is_package: bool) -> s
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    """What identifies a file's content version cheaply: modification time and size."""
+    """What identifies a file's content version cheaply: modification time and size.
+
+    A file modified less than ``RACY_SECONDS`` ago gets a stamp of its own (a counter), so it is
+    read again: file times advance in clock ticks of milliseconds, and a same-size edit within
+    one tick of the last read would otherwise keep its old stamp (git's "racy" files).
+    """
     status = path.stat()
+    if time.time_ns() - status.st_mtime_ns < RACY_SECONDS * 1e9:
+        return -next(_RACY_COUNTER), status.st_size
     return status.st_mtime_ns, status.st_size
+
+
+RACY_SECONDS = 2.0
+_RACY_COUNTER = itertools.count(1)
 
 
 # The generator hashes about ten import closures that share most files: each file is read,
 # parsed and tokenized once per process (keyed by its stamp, so an edited file is read again).
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _file_imports(path: str, mtime_ns: int, size: int, name: str, is_package: bool) -> set[str]:
     return _imported_modules(_parsed(path, mtime_ns, size), name, is_package)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
     tree = copy.deepcopy(_parsed(path, mtime_ns, size))
     return hashlib.sha256(_significant_tree(tree).encode()).digest()
@@ -209,6 +222,8 @@ class _HashStore:
 
     def record(self, module_name: str, paths: Iterable[Path], result: str) -> None:
         files = {str(path): list(_stamp(path)) for path in paths}
+        if any(stamp[0] < 0 for stamp in files.values()):
+            return  # a file edited just now: its stamp may not change with its next edit
         self.entries[module_name] = {"hash": result, "files": files}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Atomic: concurrent invocations may write; the last complete file wins.
