@@ -1,0 +1,152 @@
+"""End to end from raw traces: attpc_spyral 1.1.2's ``start_pipeline`` against spyralflow.
+
+On the same simulated runs (the shipped config's 16C(d,d') simulation, ``--runs`` runs of
+``--events`` events, raw GET traces) and the same parameters (the shipped config's, mesh
+included), Pointcloud to InterpSolver:
+
+- spyralflow: ``snakemake --cores 2`` in a copy of the workflow, from the traces (assets
+  included); per phase, the jobs' wall and CPU seconds from Snakemake's benchmark files;
+- Spyral: ``start_pipeline(n_procs=2)`` as a Spyral user runs it, one phase at a time (the other
+  phases inactive, each reading the previous one's files), timed per phase; its EstimationPhase
+  is patched to store the direction's integer (it cannot write its parquet otherwise);
+- spyralflow's scaling: every per-run job again (``--forcerun Pointcloud``, assets kept) with
+  ``--cores 1`` and ``--cores 2``.
+
+Prints per phase and for the whole pipeline the wall seconds of both and the ratio
+(Spyral / spyralflow), with spyralflow's CPU seconds per phase; then the scaling ratio.
+
+Usage: nice -n 5 python benchmarks/bench_end_to_end.py [--runs 4] [--events 60] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+PHASES = ("Pointcloud", "Cluster", "Estimation", "InterpSolver")
+SPYRAL_DRIVER = REPOSITORY / "benchmarks" / "end_to_end_spyral_driver.py"
+
+
+def workflow_copy(folder: Path, runs: int, events: int) -> dict:
+    """A copy of the workflow whose config analyses ``runs`` simulated runs, Pointcloud to
+    InterpSolver; returns the config."""
+    folder.mkdir(parents=True)
+    shutil.copy(REPOSITORY / "Snakefile", folder)
+    shutil.copytree(REPOSITORY / "workflow", folder / "workflow")
+    shutil.copytree(REPOSITORY / "config", folder / "config")
+    config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+    config["runs"] = {"first": 1, "last": runs}
+    config["simulation"]["events_per_run"] = events
+    config["summary"] = {"enabled": False}
+    config["spectrum"] = {"enabled": False}
+    config["phases"] = config["phases"][: len(PHASES)]
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return config
+
+
+def snakemake(folder: Path, *arguments: str) -> float:
+    """Wall seconds of one successful snakemake invocation in ``folder``."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["snakemake", *arguments], cwd=folder, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"snakemake {' '.join(arguments)} failed:\n{done.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
+    """Summed wall and CPU seconds of a phase's per-run jobs and its asset job."""
+    wall = cpu = 0.0
+    for path in (workspace / "benchmarks" / phase).glob("*.tsv"):
+        with path.open() as handle:
+            row = next(csv.DictReader(handle, delimiter="\t"))
+        wall += float(row["s"])
+        cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA") else 0.0
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--events", type=int, default=60)
+    parser.add_argument("--workdir", type=Path, default=None)
+    arguments = parser.parse_args()
+    root = arguments.workdir or Path(tempfile.mkdtemp(prefix="end_to_end_"))
+    ours = root / "spyralflow"
+    if ours.exists():
+        shutil.rmtree(ours)
+    config = workflow_copy(ours, arguments.runs, arguments.events)
+    traces = [
+        f"workspace/simulation/traces/run_{run:04d}.h5" for run in range(1, arguments.runs + 1)
+    ]
+    snakemake(ours, "--cores", "2", *traces)  # the input, not timed
+
+    ours_wall = snakemake(ours, "--cores", "2")
+    per_phase = {phase: job_seconds(ours / "workspace", phase) for phase in PHASES}
+
+    spyral_workspace = root / "spyral_workspace"
+    if spyral_workspace.exists():
+        shutil.rmtree(spyral_workspace)
+    settings = root / "spyral_settings.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "config": config,
+                "repository": str(REPOSITORY),
+                "traces": str(ours / "workspace" / "simulation" / "traces"),
+                "workspace": str(spyral_workspace),
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(SPYRAL_DRIVER), str(settings)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"Spyral's driver failed:\n{done.stderr[-4000:]}")
+    spyral = json.loads(done.stdout.strip().splitlines()[-1])
+
+    one_core = snakemake(ours, "--cores", "1", "--forcerun", "Pointcloud")
+    two_cores = snakemake(ours, "--cores", "2", "--forcerun", "Pointcloud")
+
+    print(
+        f"{arguments.runs} runs x {arguments.events} simulated 16C(d,d') events, raw GET traces, "
+        "the shipped config's parameters; 2 cores"
+    )
+    print(
+        f"{'phase':14} {'Spyral wall s':>13} {'ours jobs wall s / 2':>21} {'ours CPU s':>10} "
+        f"{'ratio':>7}"
+    )
+    for phase in PHASES:
+        wall, cpu = per_phase[phase]
+        equivalent = wall / 2.0  # two cores run the jobs side by side
+        print(
+            f"{phase:14} {spyral[phase]:13.1f} {equivalent:21.1f} {cpu:10.1f} "
+            f"{spyral[phase] / equivalent:7.1f}x"
+        )
+    total_spyral = sum(spyral[phase] for phase in PHASES)
+    print(
+        f"{'pipeline':14} {total_spyral:13.1f} {ours_wall:21.1f} {'':10} "
+        f"{total_spyral / ours_wall:7.1f}x   (ours: snakemake wall, planning included)"
+    )
+    print(
+        f"spyralflow per-run jobs again: --cores 1 {one_core:.1f} s, --cores 2 {two_cores:.1f} s, "
+        f"speed-up {one_core / two_cores:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
