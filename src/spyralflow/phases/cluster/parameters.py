@@ -27,14 +27,10 @@ class HdbscanParameters:
     cluster_selection_epsilon: float = 10.0
 
     def __post_init__(self) -> None:
-        # scikit-learn refuses these only when the first cloud is clustered, inside a job.
+        # scikit-learn refuses these only when the first cloud is clustered, inside a job (a
+        # min_size_lower_cutoff below 2 is raised to 2, scikit-learn's smallest cluster).
         if self.min_points < 1:
             raise ValueError(f"hdbscan_parameters.min_points is {self.min_points}, expected >= 1")
-        if self.min_size_lower_cutoff < 2:
-            raise ValueError(
-                f"hdbscan_parameters.min_size_lower_cutoff is {self.min_size_lower_cutoff}, "
-                "expected >= 2 (HDBSCAN's smallest cluster)"
-            )
         for name in ("min_size_scale_factor", "cluster_selection_epsilon"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(
