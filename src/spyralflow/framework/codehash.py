@@ -106,7 +106,7 @@ _RACY_COUNTER = itertools.count(1)
 
 
 # The generator hashes about ten import closures that share most files: each file is read,
-# parsed and tokenized once per process (keyed by its stamp, so an edited file is read again).
+# parsed once per process (keyed by its stamp, so an edited file is read again).
 @functools.lru_cache(maxsize=4096)
 def _file_imports(path: str, mtime_ns: int, size: int, name: str, is_package: bool) -> set[str]:
     return _imported_modules(_parsed(path, mtime_ns, size), name, is_package)
@@ -151,16 +151,12 @@ def import_closure(module_name: str) -> dict[str, Path]:
     return closure
 
 
-def significant_code(source: str) -> str:
-    """The source's syntax tree without docstrings, as text.
+def _significant_tree(tree: ast.AST) -> str:
+    """The syntax tree without docstrings, as text (the tree loses its docstrings).
 
     What the code does, and nothing of how it is documented or laid out: editing a comment, a
     docstring or the line breaks leaves it unchanged, so no phase reruns for it.
     """
-    return _significant_tree(ast.parse(source))
-
-
-def _significant_tree(tree: ast.AST) -> str:
     for node in ast.walk(tree):
         if (
             isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
