@@ -119,19 +119,36 @@ class PeakFit:
     sigma_background: float
     chisq: float
     ndf: int
-    tail_fraction: float = 0.0
-    tail_sigma: float = 1.0
 
     @property
     def reduced_chisq(self) -> float:
         return self.chisq / self.ndf if self.ndf > 0 else float("nan")
 
+    @property
+    def tail_fraction(self) -> float:
+        """The tail fraction the peaks share (0: one Gaussian per peak)."""
+        return self.peaks[0].tail_fraction if self.peaks else 0.0
+
+    @property
+    def tail_sigma(self) -> float:
+        """The tail sigma the peaks share, MeV (NaN without a tail)."""
+        return self.peaks[0].tail_sigma if self.peaks else float("nan")
+
     def model(self, energy: np.ndarray, bin_width: float) -> np.ndarray:
         """Expected counts per bin of width ``bin_width`` at ``energy``."""
-        parameters = [self.background, self.tail_fraction, self.tail_sigma]
+        expected = np.full(np.shape(energy), self.background * bin_width, dtype=float)
         for peak in self.peaks:
-            parameters += [peak.counts, peak.centroid, peak.width]
-        return _tailed_model(energy, bin_width, *parameters)
+            expected = expected + _tailed_model(
+                energy,
+                bin_width,
+                0.0,
+                peak.tail_fraction,
+                peak.tail_width,
+                peak.counts,
+                peak.centroid,
+                peak.width,
+            )
+        return expected
 
 
 def histogram_range(
@@ -277,12 +294,8 @@ def fit_peaks(histogram: Histogram, states: Sequence[float]) -> PeakFit:
         values, covariance = _pearson_fit(model, centres, counts, start, (lower, upper))
     except (RuntimeError, ValueError) as error:
         raise PeakFitError(f"the peak fit did not converge: {error}") from error
-    fraction, tail_sigma = 0.0, 1.0
-
-    def one_gaussian(energy: np.ndarray) -> np.ndarray:
-        return model(energy, *values)
-
-    chisq = _pearson_chisq(one_gaussian(centres), counts)
+    fraction, tail_sigma = 0.0, float("nan")
+    chisq = _pearson_chisq(model(centres, *values), counts)
     if centres.size > n_parameters + 2:
         # The core-and-tail shape, started from the one-Gaussian fit with half of each peak in
         # a tail twice as wide as the widest peak.
@@ -323,12 +336,4 @@ def fit_peaks(histogram: Histogram, states: Sequence[float]) -> PeakFit:
         )
         for i in range(len(states))
     ]
-    return PeakFit(
-        peaks,
-        float(values[0]),
-        float(errors[0]),
-        chisq,
-        centres.size - n_parameters,
-        tail_fraction=fraction,
-        tail_sigma=tail_sigma,
-    )
+    return PeakFit(peaks, float(values[0]), float(errors[0]), chisq, centres.size - n_parameters)

@@ -43,7 +43,7 @@ def spectrum_plot(histogram: Histogram, fit: PeakFit | None, path: Path) -> None
         fine = np.linspace(histogram.edges[0], histogram.edges[-1], 800)
         axes.plot(fine, fit.model(fine, histogram.bin_width), color="red", label="fit")
         for peak in fit.peaks:
-            single = PeakFit([peak], 0.0, 0.0, 0.0, 0, fit.tail_fraction, fit.tail_sigma)
+            single = PeakFit([peak], 0.0, 0.0, 0.0, 0)
             axes.plot(
                 fine,
                 single.model(fine, histogram.bin_width),
