@@ -66,10 +66,7 @@ def _set(path: str, value: object) -> Callable[[dict, Path], None]:
     """Set the dotted ``path`` (integers index lists) to ``value``."""
 
     def damage(config: dict, folder: Path) -> None:
-        *parents, last = _keys(path)
-        node = config
-        for key in parents:
-            node = node[key]
+        node, last = _parent(config, path)
         node[last] = value
 
     return damage
@@ -77,17 +74,19 @@ def _set(path: str, value: object) -> Callable[[dict, Path], None]:
 
 def _delete(path: str) -> Callable[[dict, Path], None]:
     def damage(config: dict, folder: Path) -> None:
-        *parents, last = _keys(path)
-        node = config
-        for key in parents:
-            node = node[key]
+        node, last = _parent(config, path)
         del node[last]
 
     return damage
 
 
-def _keys(path: str) -> list[str | int]:
-    return [int(key) if key.isdigit() else key for key in path.split(".")]
+def _parent(config: dict, path: str) -> tuple[dict | list, str | int]:
+    """The container holding the dotted ``path``'s last key, and that key."""
+    *parents, last = [int(key) if key.isdigit() else key for key in path.split(".")]
+    node = config
+    for key in parents:
+        node = node[key]
+    return node, last
 
 
 def _solver_file(key: str, content: object) -> Callable[[dict, Path], None]:

@@ -250,6 +250,15 @@ def test_jobs_keep_numba_caches_per_code_hash_outside_the_workspace(tmp_path: Pa
     assert completed.stdout.strip() == str(tmp_path / "chosen")
 
 
+def _python_output(script: str, cwd: Path) -> str:
+    """What a fresh interpreter running ``script`` prints (it must succeed)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
 def test_phase_jobs_load_no_numba_extensions(tmp_path: Path) -> None:
     """Installed numba extensions (vector imports sympy) cost a second of every job."""
     script = (
@@ -257,11 +266,7 @@ def test_phase_jobs_load_no_numba_extensions(tmp_path: Path) -> None:
         "import numba\n@numba.njit\ndef f(x):\n    return x + 1\nf(1);"
         "print(sorted({'sympy', 'vector', 'rocket_fft'} & set(sys.modules)))"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "[]"
+    assert _python_output(script, tmp_path) == "[]"
 
 
 def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
@@ -271,11 +276,7 @@ def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
         "prepare_numba('', own_phase=False)\nimport numba\n@numba.njit\n"
         "def f(x):\n    return np.fft.ifftshift(x)\nprint(f(np.arange(4.0)).tolist())"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "[2.0, 3.0, 0.0, 1.0]"
+    assert _python_output(script, tmp_path) == "[2.0, 3.0, 0.0, 1.0]"
 
 
 class _Queue:
