@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPOSITORY / "tests" / "badinput"))
 
 import config_cases  # noqa: E402
 import fuzzing  # noqa: E402
-import yaml  # noqa: E402
+from workflow_copy import copy_workflow  # noqa: E402
 
 from spyralflow.framework.loading import construct_phase  # noqa: E402
 from spyralflow.framework.provenance import Provenance  # noqa: E402
@@ -235,11 +235,8 @@ def broken_configs(folder: Path) -> list[fuzzing.Outcome]:
     for index, case in enumerate(config_cases.CONFIG_CASES):
         copy = folder / f"config_case_{index}"
         copy.mkdir()
-        shutil.copy(REPOSITORY / "Snakefile", copy)
-        shutil.copytree(REPOSITORY / "workflow", copy / "workflow")
-        shutil.copytree(REPOSITORY / "config", copy / "config")
-        config = config_cases.damaged_config(case, copy)
-        (copy / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+        # The case writes its own files (phase module, run files) into the folder first.
+        copy_workflow(copy, config_cases.damaged_config(case, copy))
         started = time.perf_counter()
         done = subprocess.run(
             ["snakemake", "-n", "--quiet", "rules"],

@@ -30,27 +30,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from workflow_copy import REPOSITORY, copy_workflow, shipped_config
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 PHASES = ("Pointcloud", "Cluster", "Estimation", "InterpSolver")
 SPYRAL_DRIVER = REPOSITORY / "benchmarks" / "end_to_end_spyral_driver.py"
 
 
-def workflow_copy(folder: Path, runs: int, events: int) -> dict:
-    """A copy of the workflow whose config analyses ``runs`` simulated runs, Pointcloud to
-    InterpSolver; returns the config."""
-    folder.mkdir(parents=True)
-    shutil.copy(REPOSITORY / "Snakefile", folder)
-    shutil.copytree(REPOSITORY / "workflow", folder / "workflow")
-    shutil.copytree(REPOSITORY / "config", folder / "config")
-    config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+def analysis_config(runs: int, events: int) -> dict:
+    """The shipped config analysing ``runs`` simulated runs, Pointcloud to InterpSolver."""
+    config = shipped_config()
     config["runs"] = {"first": 1, "last": runs}
     config["simulation"]["events_per_run"] = events
     config["summary"] = {"enabled": False}
     config["spectrum"] = {"enabled": False}
     config["phases"] = config["phases"][: len(PHASES)]
-    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return config
 
 
@@ -86,7 +79,8 @@ def main() -> None:
     ours = root / "spyralflow"
     if ours.exists():
         shutil.rmtree(ours)
-    config = workflow_copy(ours, arguments.runs, arguments.events)
+    config = analysis_config(arguments.runs, arguments.events)
+    copy_workflow(ours, config)
     traces = [
         f"workspace/simulation/traces/run_{run:04d}.h5" for run in range(1, arguments.runs + 1)
     ]

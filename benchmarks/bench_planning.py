@@ -28,8 +28,7 @@ import time
 from pathlib import Path
 
 import yaml
-
-REPOSITORY = Path(__file__).resolve().parents[1]
+from workflow_copy import copy_workflow, shipped_config
 
 
 def plain_snakefile(phases: int) -> str:
@@ -76,16 +75,11 @@ def main() -> None:
         inputs.mkdir()
         for run in range(1, arguments.runs + 1):
             (inputs / f"run_{run:04d}.h5").write_bytes(b"\0" * 16)
-        ours = root / "spyralflow"
-        ours.mkdir()
-        shutil.copy(REPOSITORY / "Snakefile", ours)
-        shutil.copytree(REPOSITORY / "workflow", ours / "workflow")
-        shutil.copytree(REPOSITORY / "config", ours / "config")
-        config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+        config = shipped_config()
         config.update(input_folder=str(inputs), simulation={"enabled": False})
         config["summary"] = {"enabled": False}
         config["runs"] = {"first": 1, "last": arguments.runs}
-        (ours / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+        ours = copy_workflow(root / "spyralflow", config)
         phases = len(config["phases"])
         plain = root / "plain"
         plain.mkdir()

@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 
-import spyral.phases.estimation_phase as estimation_module  # noqa: E402
+import spyral_estimation_patch  # noqa: E402, F401 - Spyral's estimation writes its parquet
 from spyral import (  # noqa: E402
     ClusterParameters,
     ClusterPhase,
@@ -44,18 +44,6 @@ from spyral import (  # noqa: E402
     OverlapJoinParameters,
 )
 from spyral.core.schema import PhaseResult  # noqa: E402
-
-_original_estimate = estimation_module.estimate_physics
-
-
-def _estimate_with_integer_direction(*args, **kwargs):
-    result = _original_estimate(*args, **kwargs)
-    if result is not None and hasattr(result.direction, "value"):
-        result.direction = result.direction.value
-    return result
-
-
-estimation_module.estimate_physics = _estimate_with_integer_direction
 
 
 class _NullQueue:

@@ -4,9 +4,9 @@ Called by ``bench_end_to_end.py`` with a settings JSON: ``config`` (the spyralfl
 parameters Spyral's phases get), ``repository``, ``traces`` (the run files) and ``workspace``.
 Spyral's Pointcloud, Cluster, Estimation and InterpSolver get the config's parameters, written
 as Spyral's dataclasses need them (``tests/workflow/spyral_configs.py``), the mesh and PID gate
-of the config. Spyral's EstimationPhase stores the direction enum and cannot write its parquet
-(spyral.md section 5.3): it is patched at import, here and in the spawned workers (which import
-this module again), to store the integer. Prints one JSON line: phase name to wall seconds.
+of the config. Spyral's EstimationPhase is patched to write its parquet
+(``spyral_estimation_patch``), here and in the spawned workers, which import this module again.
+Prints one JSON line: phase name to wall seconds.
 
 Usage: python end_to_end_spyral_driver.py SETTINGS.json
 """
@@ -19,19 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-import spyral.phases.estimation_phase as estimation_module
-
-_original_estimate = estimation_module.estimate_physics
-
-
-def _estimate_with_integer_direction(*args, **kwargs):
-    result = _original_estimate(*args, **kwargs)
-    if result is not None and hasattr(result.direction, "value"):
-        result.direction = result.direction.value
-    return result
-
-
-estimation_module.estimate_physics = _estimate_with_integer_direction
+import spyral_estimation_patch  # noqa: F401 - Spyral's estimation writes its parquet
 
 
 def spyral_phases(config: dict, repository: Path) -> list:
