@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from config_cases import CONFIG_CASES, REPOSITORY, damaged_config
+from config_cases import BROKEN_MODULE, CONFIG_CASES, REPOSITORY, damaged_config, shipped_config
 
 from spyralflow.generator import ConfigError, prepare_workflow
 
@@ -28,7 +28,7 @@ def test_a_broken_config_is_one_config_error_naming_what_is_wrong(case, tmp_path
     assert re.search(case.expected, message, re.S), message
     assert "Traceback" not in message
     assert len(message) < 2000, "the message quotes more than the fault"
-    sys.modules.pop("spyralflow_campaign_broken_phase", None)
+    sys.modules.pop(BROKEN_MODULE, None)
 
 
 def test_the_shipped_config_plans(tmp_path, monkeypatch):
@@ -36,15 +36,9 @@ def test_the_shipped_config_plans(tmp_path, monkeypatch):
     (tmp_path / "config").symlink_to(REPOSITORY / "config")
     monkeypatch.chdir(tmp_path)
     prepared = prepare_workflow(
-        damaged_config_of_nothing(),
+        shipped_config(),
         REPOSITORY / "workflow",
         cache_folder=Path("cache"),
         claim=False,
     )
     assert prepared.runs == ["0001", "0002", "0003", "0004"]
-
-
-def damaged_config_of_nothing() -> dict:
-    from config_cases import shipped_config
-
-    return shipped_config()
