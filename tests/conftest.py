@@ -17,3 +17,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"SPYRALFLOW_REQUIRE_SPYRAL=1 but the Spyral test skipped: {reason}"
+
+
+# The modules that take minutes, longest first. xdist hands out groups in collection order, so
+# starting these first keeps one of them from being the last job on an otherwise idle machine.
+LONG_GROUPS = (
+    "tests/workflow/test_spyral_phases.py",
+    "slurm",
+    "tests/workflow/test_workflow.py",
+    "tests/workflow/test_default_pipeline.py",
+    "tests/workflow/test_lineage.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each test module on one xdist worker (``--dist loadgroup``), so that a module's
+    fixtures, such as a whole workflow run, are built once; the SLURM tests share one cluster
+    and go together. The long groups come first."""
+    groups = {}
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is not None:
+            groups[item] = marker.args[0] if marker.args else marker.kwargs.get("name", "")
+            continue
+        module = item.path.relative_to(config.rootpath).as_posix()
+        groups[item] = "slurm" if module.startswith("tests/slurm/") else module
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    rank = {group: index for index, group in enumerate(LONG_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item], len(LONG_GROUPS)))
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core, at most four; each workflow test runs Snakemake with
+    two cores of its own, so more workers only queue for the CPU."""
+    return max(1, min(os.cpu_count() or 1, 4))
