@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import h5py
 import numpy as np
 import pytest
 from cluster_tracks import as_cloud, helix_points, noise_points
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import LocalOutlierFactor
 
-import spyralflow.phases.cluster.hdbscan as hdbscan_module
 from spyralflow.io.cluster_file import Direction
 from spyralflow.phases.cluster import HdbscanParameters
 from spyralflow.phases.cluster.direction import rotation_fractions, track_direction
-from spyralflow.phases.cluster.hdbscan import Z_SCALE, hdbscan_labels, min_cluster_size
+from spyralflow.phases.cluster.hdbscan import (
+    Z_SCALE,
+    core_distances,
+    hdbscan_labels,
+    min_cluster_size,
+    mutual_reachability_tree,
+)
+from spyralflow.phases.cluster.hdbscan_tree import condense_tree, single_linkage
 from spyralflow.phases.cluster.outliers import (
     inlier_mask,
     k_nearest_neighbours,
     local_outlier_factors,
     outlier_neighbour_count,
 )
+
+ENGINE_EVENTS = Path(__file__).resolve().parents[1] / "physics" / "data" / "multi_turn_protons.h5"
 
 
 def _sklearn_labels(xyz: np.ndarray, parameters: HdbscanParameters) -> np.ndarray:
@@ -66,17 +77,46 @@ def test_hdbscan_labels_equal_scikit_learn(parameters):
         assert np.array_equal(hdbscan_labels(xyz, parameters), _sklearn_labels(xyz, parameters))
 
 
-def test_hdbscan_falls_back_to_the_public_class(monkeypatch):
-    xyz = _clouds()[0]
-    parameters = HdbscanParameters()
-    # As when scikit-learn's private stages are gone (imported on first use).
-    monkeypatch.setattr(hdbscan_module, "_private_stages", lambda: None)
-    hdbscan_module._fast_path_agrees.cache_clear()
-    try:
-        assert not hdbscan_module._fast_path_agrees()
-        assert np.array_equal(hdbscan_labels(xyz, parameters), _sklearn_labels(xyz, parameters))
-    finally:
-        hdbscan_module._fast_path_agrees.cache_clear()
+def _engine_clouds() -> list[np.ndarray]:
+    """Two attpc_engine events of the physics fixtures (a short track and a 4400-point one)."""
+    with h5py.File(ENGINE_EVENTS, "r") as handle:
+        return [
+            handle[name]["xyz"][()].astype(np.float64) for name in ("control_33", "failing_1717")
+        ]
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 10.0])
+def test_hdbscan_labels_equal_scikit_learn_on_engine_events(epsilon):
+    parameters = HdbscanParameters(cluster_selection_epsilon=epsilon)
+    for xyz in _engine_clouds():
+        labels = hdbscan_labels(xyz, parameters)
+        assert labels.max() >= 1
+        assert np.array_equal(labels, _sklearn_labels(xyz, parameters))
+
+
+def test_tree_stages_equal_scikit_learn_row_for_row():
+    """The single-linkage and condensed trees themselves, against scikit-learn's (private)
+    ``make_single_linkage`` and ``_condense_tree``, on clouds with many tied distances."""
+    linkage = pytest.importorskip("sklearn.cluster._hdbscan._linkage")
+    tree = pytest.importorskip("sklearn.cluster._hdbscan._tree")
+    for xyz in _clouds():
+        features = xyz * [1.0, 1.0, Z_SCALE]
+        sources, targets, distances = mutual_reachability_tree(
+            features, core_distances(features, 3)
+        )
+        edges = np.empty(len(sources), dtype=linkage.MST_edge_dtype)
+        edges["current_node"], edges["next_node"], edges["distance"] = sources, targets, distances
+        theirs = linkage.make_single_linkage(edges[np.argsort(edges["distance"])])
+        ours = single_linkage(sources, targets, distances, np.argsort(distances).astype(np.int64))
+        for field, column in zip(
+            ("left_node", "right_node", "value", "cluster_size"), ours, strict=True
+        ):
+            assert np.array_equal(theirs[field], column), field
+        condensed = tree._condense_tree(theirs, 10)
+        for field, column in zip(
+            ("parent", "child", "value", "cluster_size"), condense_tree(*ours, 10), strict=True
+        ):
+            assert np.array_equal(condensed[field], column), field
 
 
 def test_hdbscan_tiny_clouds_are_noise():

@@ -28,7 +28,7 @@ USED_WITHOUT_IMPORT = {
 # 2.1 builds and installs ``tripclust`` beside its package.
 PROVIDED_BY = {"tripclust": "spyral-utils"}
 # Major releases (or, for private APIs, minor ones) that are not tested and may break the code.
-MUST_BE_BOUNDED = {"numpy", "polars", "scikit-learn", "spyral-utils", "snakemake"}
+MUST_BE_BOUNDED = {"numpy", "polars", "spyral-utils", "snakemake"}
 
 
 def _imported_top_levels(folder: Path) -> set[str]:

@@ -27,10 +27,10 @@ Tripclust, Spyral's alternative clustering, runs when ``hdbscan_parameters`` is 
 ``[spyral]`` extra; a clear error names it when missing); see ``tripclust`` for its
 differences from Spyral.
 
-Speed: scikit-learn does HDBSCAN's tree processing and cluster selection; its O(N^2) Prim step,
-the nearest-neighbour searches, the smoothing splines and the circle fits are numba kernels
-that reproduce scikit-learn's and SciPy's results (see ``hdbscan``, ``outliers``,
-``spyralflow.geometry``).
+Speed: HDBSCAN (its O(N^2) Prim step and its tree stages), the nearest-neighbour searches, the
+smoothing splines and the circle fits are numba kernels that reproduce scikit-learn's and
+SciPy's results (see ``hdbscan``, ``hdbscan_tree``, ``outliers``, ``spyralflow.geometry``); a
+job imports neither scikit-learn nor its private modules.
 """
 
 from spyralflow.phases.cluster.parameters import (
