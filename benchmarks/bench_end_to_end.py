@@ -10,7 +10,11 @@ included), Pointcloud to InterpSolver:
   phases inactive, each reading the previous one's files), timed per phase; its EstimationPhase
   is patched to store the direction's integer (it cannot write its parquet otherwise);
 - spyralflow's scaling: every per-run job again (``--forcerun Pointcloud``, assets kept) with
-  ``--cores 1`` and ``--cores 2``.
+  ``--cores 1`` and ``--cores 2``;
+- memory: 1 and 2 concurrent InterpSolver jobs (``spyralflow run-phase``, as the rules call it)
+  on the runs' own Estimation and Cluster files with a mesh of at least 1 GB (the README's mesh
+  with more energy bins), their peak RSS, and their summed RSS and proportional set size (PSS)
+  while both run: the memory-mapped mesh is in memory once (``bench_interp_solver.py``'s probe).
 
 Prints per phase and for the whole pipeline the wall seconds of both and the ratio
 (Spyral / spyralflow), with spyralflow's CPU seconds per phase; then the scaling ratio.
@@ -30,9 +34,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from bench_interp_solver import README_MESH, build_our_mesh, concurrent_jobs
 from workflow_copy import REPOSITORY, copy_workflow, shipped_config
 
 PHASES = ("Pointcloud", "Cluster", "Estimation", "InterpSolver")
+# The README's 697 MB mesh with 520 instead of 350 energy bins: just over 1 GB.
+MEMORY_MESH = {**README_MESH, "interp_ke_bins": 520}
 SPYRAL_DRIVER = REPOSITORY / "benchmarks" / "end_to_end_spyral_driver.py"
 
 
@@ -67,6 +76,25 @@ def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
         wall += float(row["s"])
         cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA") else 0.0
     return wall, cpu
+
+
+def solver_memory(folder: Path, workspace: Path) -> tuple[float, dict[int, dict]]:
+    """Mesh size (MB) and the memory of 1 and 2 concurrent solver jobs, each fitting run 1."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    _, size = build_our_mesh(MEMORY_MESH, folder, 2)
+    if size < 1e9:
+        raise SystemExit(f"the memory test mesh is {size / 1e6:.0f} MB, not the 1 GB asked for")
+    # Run 1's rows ten times over, so that two jobs fit side by side for long enough to be
+    # measured together (a small run is fitted in about a second).
+    table = pq.read_table(workspace / "Estimation" / "run_0001.parquet")
+    repeated = folder / "run_0001_estimation_x10.parquet"
+    pq.write_table(pa.concat_tables([table] * 10), repeated)
+    inputs = {"estimation": repeated, "cluster": workspace / "Cluster" / "run_0001.h5"}
+    jobs = {
+        count: concurrent_jobs(MEMORY_MESH, "lbfgsb", folder, inputs, count) for count in (1, 2)
+    }
+    return size / 1e6, jobs
 
 
 def main() -> None:
@@ -115,6 +143,7 @@ def main() -> None:
 
     one_core = snakemake(ours, "--cores", "1", "--forcerun", "Pointcloud")
     two_cores = snakemake(ours, "--cores", "2", "--forcerun", "Pointcloud")
+    memory = solver_memory(root / "memory", ours / "workspace")
 
     print(
         f"{arguments.runs} runs x {arguments.events} simulated 16C(d,d') events, raw GET traces, "
@@ -140,6 +169,15 @@ def main() -> None:
         f"spyralflow per-run jobs again: --cores 1 {one_core:.1f} s, --cores 2 {two_cores:.1f} s, "
         f"speed-up {one_core / two_cores:.2f}x"
     )
+    size_mb, jobs = memory
+    print(f"InterpSolver jobs on a {size_mb:.0f} MB mesh (memory-mapped):")
+    for count, found in jobs.items():
+        peaks = ", ".join(f"{value:.0f}" for value in found["peak_rss_mb"])
+        print(
+            f"  {count} concurrent job(s): peak RSS {peaks} MB; while all run, summed RSS "
+            f"{found['rss']:.0f} MB, summed PSS {found['pss']:.0f} MB, of which the mesh "
+            f"{found['mesh_pss']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":
