@@ -36,17 +36,25 @@ Deliberate differences from Spyral, each for accuracy or speed:
   w_b·rho_vertex with w_b = 1/beam_sigma² in the weighted mean distance, two residuals
   x_vertex/beam_sigma and y_vertex/beam_sigma in the chi-square). ``redchisq`` then includes it;
 - uncertainties: for both methods ``sigma_*`` are the standard deviations of the linearised
-  chi-square covariance (JᵀJ)⁻¹·redchi at the solution, J being the Jacobian of d_i/sigma_i (lmfit's
-  scaled covariance). For ``leastsq`` this is the fit's own covariance, as in Spyral. For
-  ``lbfgsb``, whose objective is not a chi-square, it is the same formula evaluated at the
-  L-BFGS-B solution, an approximation (Spyral writes the placeholder 1e6 instead). With both
-  vertex rho and phi free the vertex covariance is taken in x and y (well defined at rho = 0).
-  Parameters held fixed have sigma 0; a singular covariance gives NaN. These sigmas are
-  conservative: on simulated 16C(d,d') deuterons (``benchmarks/bench_interp_solver.py``) the
-  robust widths of (fit - truth)/sigma were 0.3 (polar), 0.5 (KE) and 0.13 (vertex z) for
-  ``lbfgsb`` and 0.25, 0.43, 0.13 for ``leastsq``: a distance carries only the component of a
-  displacement along it, and the vertex z direction is nearly flat when the first points of a
-  track lie centimetres from the axis, which the linear covariance turns into large errors.
+  chi-square covariance (JᵀJ)⁻¹·redchi at the solution, where each point contributes its offset
+  from the trajectory (nearest trajectory point minus the point) over its sigma: J holds the
+  derivatives of the offsets' components (the trajectory's derivative at the nearest point less
+  its part along the track, along which the nearest point slides) and redchi = chi-square /
+  (2N - free parameters), two residuals per point across the track. The distance alone, one
+  residual per point, carries only the part of a trajectory change along the offset, half of the
+  information on average, while its square holds the noise of both directions: lmfit's scaled
+  covariance of the distances (Spyral's ``leastsq``) overstated the sigmas about twofold. On
+  noisy tracks drawn from the mesh itself (tests/interp_solver/test_interp_fit.py), the robust
+  widths of (fit - truth)/sigma are 0.75 (KE), 0.85 (polar), 0.55 (vertex z) for ``leastsq``
+  and 1.0, 1.15, 0.45 for ``lbfgsb``, against 0.37, 0.41, 0.24 and 0.48, 0.54, 0.21 before.
+  Vertex z stays conservative on purpose: beyond the track's first point the distance does not
+  see a slide of the vertex along the track, so the ends carry one-sided information, which a
+  covariance cannot express; counting it (nearest points clamped to the ends as fixed) gave
+  pulls of 2.5 for ``lbfgsb``. For ``lbfgsb``, whose objective is not a chi-square, the formula
+  is an approximation (Spyral writes the placeholder 1e6). The ``redchisq`` column keeps the
+  distance form, chi-square / (N - free parameters), for ``leastsq``. With both vertex rho and
+  phi free the vertex covariance is taken in x and y (well defined at rho = 0). Parameters held
+  fixed have sigma 0; a singular covariance gives NaN.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ from spyralflow.phases.interp_solver.trajectory import (
     VERTEX_Z,
     kinetic_energy_from_brho,
     track_distances,
+    track_offset_derivatives,
 )
 
 # (T·m)·Z to MeV/c (Spyral's QBRHO_2_P).
@@ -291,6 +300,21 @@ class TrackFitter:
             self.mass,
             self.momentum_per_brho,
             with_jacobian,
+        )
+
+    def _offset_derivatives(self, parameters: np.ndarray, points: np.ndarray):
+        mesh = self.mesh
+        return track_offset_derivatives(
+            parameters,
+            points,
+            mesh.positions,
+            mesh.lengths,
+            mesh.ke_min,
+            mesh.ke_max,
+            mesh.polar_min,
+            mesh.polar_max,
+            self.mass,
+            self.momentum_per_brho,
         )
 
     def fit(self, cloud: np.ndarray, estimate: TrackEstimate) -> FitResult:
@@ -523,27 +547,39 @@ class _Problem:
     def result(self, x: np.ndarray, converged: bool) -> FitResult:
         fitter = self.fitter
         parameters, _ = self.kernel_parameters(x)
-        inside, distances, jacobian = fitter._distances(parameters, self.points, True)
+        inside, distances, _ = fitter._distances(parameters, self.points, False)
         if not inside or not np.all(np.isfinite(distances)):
             raise FitSkipped("fit_failed", "the solution is outside the mesh")
         rho, phi = parameters[VERTEX_RHO], parameters[VERTEX_PHI]
-        residual_jacobian = jacobian / self.sigmas[:, None]
+        # The covariance takes each point's offset across the track (two residuals per point),
+        # not its distance alone (one): see the module docstring.
+        _, derivatives = fitter._offset_derivatives(parameters, self.points)
+        offset_jacobian = (derivatives / self.sigmas[:, None, None]).reshape(
+            -1, derivatives.shape[2]
+        )
         chi_square = float(np.sum((distances / self.sigmas) ** 2))
         mean_distance = float(self.weights @ distances)
         n_residuals = self.points.shape[0]
+        n_offset_residuals = 2 * self.points.shape[0]
         if self.prior:
             chi_square += (rho / self.beam_sigma) ** 2
             mean_distance += self.beam_weight * rho
             n_residuals += 2
-            residual_jacobian = np.vstack(
-                [residual_jacobian, _beam_prior_rows(rho, phi, self.beam_sigma)]
+            n_offset_residuals += 2
+            offset_jacobian = np.vstack(
+                [offset_jacobian, _beam_prior_rows(rho, phi, self.beam_sigma)]
             )
         reduced_chi_square = chi_square / (n_residuals - self.n_free)
         if fitter.method == FIT_METHOD_LBFGSB:
             quality = mean_distance / (self.weight_sum + self.beam_weight)
         else:
             quality = reduced_chi_square
-        sigmas = _parameter_sigmas(parameters, residual_jacobian, self.free, reduced_chi_square)
+        sigmas = _parameter_sigmas(
+            parameters,
+            offset_jacobian,
+            self.free,
+            chi_square / (n_offset_residuals - self.n_free),
+        )
         brho = float(parameters[BRHO])
         momentum = brho * fitter.momentum_per_brho
         energy_per_brho = (

@@ -305,3 +305,88 @@ def track_distances(
         jacobian[i, VERTEX_X] = nx
         jacobian[i, VERTEX_Y] = ny
     return True, distances, jacobian
+
+
+@njit(cache=True)
+def track_offset_derivatives(
+    parameters,
+    points,
+    positions,
+    lengths,
+    ke_low,
+    ke_high,
+    polar_low,
+    polar_high,
+    mass,
+    momentum_per_brho,
+):
+    """Derivatives of each point's offset vector from the trajectory, for the covariance.
+
+    A point's offset (nearest trajectory point minus the point) lies in the plane across the
+    track, and measurement noise moves it in both directions of that plane. The distance, its
+    length, only sees the component of a trajectory change along the offset; the covariance
+    needs both, so this gives the derivatives of the whole offset: the trajectory's derivative
+    at the nearest point with its component along the track removed (the nearest point slides
+    along the track). Arguments as ``track_distances``.
+
+    Returns
+    -------
+    tuple[bool, numpy.ndarray]
+        Whether the parameters are inside the mesh, and the (N, 3, 8) derivatives of the
+        offsets' x, y, z with respect to P and then to the vertex x and y.
+    """
+    n_points = points.shape[0]
+    derivatives = np.zeros((n_points, 3, N_JACOBIAN_COLUMNS))
+    energy = kinetic_energy_from_brho(parameters[BRHO], mass, momentum_per_brho)
+    n, local, d_energy, d_polar = interpolate_local(
+        positions, lengths, ke_low, ke_high, polar_low, polar_high, energy, parameters[POLAR]
+    )
+    if n == 0:
+        return False, derivatives
+    rho = parameters[VERTEX_RHO]
+    cos_v = math.cos(parameters[VERTEX_PHI])
+    sin_v = math.sin(parameters[VERTEX_PHI])
+    azimuthal = parameters[AZIMUTHAL]
+    trajectory = place_trajectory(local, azimuthal, rho * cos_v, rho * sin_v, parameters[VERTEX_Z])
+    _, segments, fractions = nearest_on_polyline(points, trajectory, max(n - 1, 1))
+    momentum = parameters[BRHO] * momentum_per_brho
+    energy_per_brho = momentum_per_brho * momentum / math.sqrt(momentum * momentum + mass * mass)
+    cos_a = math.cos(azimuthal)
+    sin_a = math.sin(azimuthal)
+    column = np.empty(3)
+    for i in range(n_points):
+        k = segments[i]
+        t = fractions[i]
+        tangent = trajectory[k + 1] - trajectory[k]
+        norm = math.sqrt(tangent[0] ** 2 + tangent[1] ** 2 + tangent[2] ** 2)
+        if norm > 0.0:
+            tangent /= norm
+        mx = (1.0 - t) * local[k, 0] + t * local[k + 1, 0]
+        my = (1.0 - t) * local[k, 1] + t * local[k + 1, 1]
+        for j in range(N_JACOBIAN_COLUMNS):
+            if j == BRHO or j == POLAR:
+                table = d_energy if j == BRHO else d_polar
+                scale = energy_per_brho if j == BRHO else 1.0
+                lx = (1.0 - t) * table[k, 0] + t * table[k + 1, 0]
+                ly = (1.0 - t) * table[k, 1] + t * table[k + 1, 1]
+                column[0] = scale * (cos_a * lx - sin_a * ly)
+                column[1] = scale * (sin_a * lx + cos_a * ly)
+                column[2] = scale * ((1.0 - t) * table[k, 2] + t * table[k + 1, 2])
+            elif j == VERTEX_RHO:
+                column[0], column[1], column[2] = cos_v, sin_v, 0.0
+            elif j == VERTEX_PHI:
+                column[0], column[1], column[2] = -rho * sin_v, rho * cos_v, 0.0
+            elif j == AZIMUTHAL:
+                column[0] = -sin_a * mx - cos_a * my
+                column[1] = cos_a * mx - sin_a * my
+                column[2] = 0.0
+            elif j == VERTEX_Z:
+                column[0], column[1], column[2] = 0.0, 0.0, 1.0
+            elif j == VERTEX_X:
+                column[0], column[1], column[2] = 1.0, 0.0, 0.0
+            else:
+                column[0], column[1], column[2] = 0.0, 1.0, 0.0
+            along = column[0] * tangent[0] + column[1] * tangent[1] + column[2] * tangent[2]
+            for c in range(3):
+                derivatives[i, c, j] = column[c] - along * tangent[c]
+    return True, derivatives
