@@ -125,7 +125,7 @@ def main() -> None:
                 timed(command, empty, workdir)
             )
     base_cpu = statistics.median(cpu for _, cpu in samples["python -c pass"])
-    print(f"{EVENTS} events x {TRACES} traces, median of {arguments.repeat}, nice -n 15")
+    print(f"{EVENTS} events x {TRACES} traces, median of {arguments.repeat}, niceness {os.nice(0)}")
     print(f"{'process':36s} {'wall s':>7s} {'CPU s':>6s} {'CPU / python':>12s}")
     for label, values in samples.items():
         wall = statistics.median(value[0] for value in values)
