@@ -255,8 +255,12 @@ def _null_garfield(config: dict) -> None:
 
 
 KEY = "phases[0].parameters"
+# The config-error tests below plan only (no Spyral phase runs, no shared-memory segment), so
+# they can run on another test worker than the module's long workflow runs.
+PLAN_ONLY = pytest.mark.xdist_group("tests/workflow/test_spyral_phases.py:plan_only")
 
 
+@PLAN_ONLY
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -298,6 +302,7 @@ def test_bad_parameter_is_one_message_and_starts_no_job(
     assert not (tmp_path / "workspace").exists()
 
 
+@PLAN_ONLY
 @pytest.mark.parametrize(
     ("module_text", "class_path", "message"),
     [
@@ -329,6 +334,7 @@ def test_phase_that_cannot_load_is_one_message(
     assert not (tmp_path / "workspace").exists()
 
 
+@PLAN_ONLY
 @pytest.mark.parametrize(
     ("folders", "message"),
     [
