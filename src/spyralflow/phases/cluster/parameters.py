@@ -27,8 +27,9 @@ class HdbscanParameters:
     cluster_selection_epsilon: float = 10.0
 
     def __post_init__(self) -> None:
-        # scikit-learn refuses these only when the first cloud is clustered, inside a job (a
-        # min_size_lower_cutoff below 2 is raised to 2, scikit-learn's smallest cluster).
+        # Values scikit-learn's HDBSCAN refuses (in Spyral, inside a job at the first cloud),
+        # refused here at plan time; a min_size_lower_cutoff below 2 is raised to 2, the
+        # smallest cluster scikit-learn allows.
         if self.min_points < 1:
             raise ValueError(f"hdbscan_parameters.min_points is {self.min_points}, expected >= 1")
         for name in ("min_size_scale_factor", "cluster_selection_epsilon"):
