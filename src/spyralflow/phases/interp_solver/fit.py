@@ -618,10 +618,10 @@ def _beam_prior_rows(rho: float, phi: float, beam_sigma: float) -> np.ndarray:
 def _parameter_sigmas(
     parameters: np.ndarray, jacobian: np.ndarray, free: np.ndarray, reduced_chi_square: float
 ) -> dict[str, float]:
-    """Standard deviations from the scaled covariance (JᵀJ)⁻¹·redchi of the residuals d/sigma.
+    """Standard deviations from the scaled covariance (JᵀJ)⁻¹·redchi of the residuals.
 
-    ``jacobian`` is (N, 8): derivatives of the residuals with respect to P, then to the vertex x
-    and y.
+    ``jacobian`` is (rows, 8): derivatives of the residuals (the points' offset components over
+    their sigmas, then any beam-prior rows) with respect to P, then to the vertex x and y.
     """
     rho, phi = float(parameters[VERTEX_RHO]), float(parameters[VERTEX_PHI])
     cos_v, sin_v = math.cos(phi), math.sin(phi)
