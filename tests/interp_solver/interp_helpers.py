@@ -75,16 +75,7 @@ def mesh_track_points(
     Points are spaced ``spacing_mm`` along the interpolated trajectory (linear between samples),
     with Gaussian noise of ``noise_mm`` per coordinate, sorted by z; integral and pad scale 1.
     """
-    n, local, _, _ = interpolate_local(
-        mesh.positions,
-        mesh.lengths,
-        mesh.ke_min,
-        mesh.ke_max,
-        mesh.polar_min,
-        mesh.polar_max,
-        track.kinetic_energy,
-        track.polar,
-    )
+    n, local, _, _ = interpolate_local(*mesh.kernel_arguments, track.kinetic_energy, track.polar)
     assert n > 1, "the track must be inside the mesh"
     placed = place_trajectory(
         local[:n], track.azimuthal, track.vertex_x, track.vertex_y, track.vertex_z

@@ -49,12 +49,7 @@ def distances_of(mesh, parameters, points, with_jacobian=True):
     return track_distances(
         parameters,
         points,
-        mesh.positions,
-        mesh.lengths,
-        mesh.ke_min,
-        mesh.ke_max,
-        mesh.polar_min,
-        mesh.polar_max,
+        *mesh.kernel_arguments,
         DEUTERON_MASS,
         299.792458,
         with_jacobian,

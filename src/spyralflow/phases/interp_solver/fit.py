@@ -287,34 +287,18 @@ class TrackFitter:
         return np.clip(start, low, high), low, high
 
     def _distances(self, parameters: np.ndarray, points: np.ndarray, with_jacobian: bool):
-        mesh = self.mesh
         return track_distances(
             parameters,
             points,
-            mesh.positions,
-            mesh.lengths,
-            mesh.ke_min,
-            mesh.ke_max,
-            mesh.polar_min,
-            mesh.polar_max,
+            *self.mesh.kernel_arguments,
             self.mass,
             self.momentum_per_brho,
             with_jacobian,
         )
 
     def _offset_derivatives(self, parameters: np.ndarray, points: np.ndarray):
-        mesh = self.mesh
         return track_offset_derivatives(
-            parameters,
-            points,
-            mesh.positions,
-            mesh.lengths,
-            mesh.ke_min,
-            mesh.ke_max,
-            mesh.polar_min,
-            mesh.polar_max,
-            self.mass,
-            self.momentum_per_brho,
+            parameters, points, *self.mesh.kernel_arguments, self.mass, self.momentum_per_brho
         )
 
     def fit(self, cloud: np.ndarray, estimate: TrackEstimate) -> FitResult:
@@ -547,13 +531,12 @@ class _Problem:
     def result(self, x: np.ndarray, converged: bool) -> FitResult:
         fitter = self.fitter
         parameters, _ = self.kernel_parameters(x)
-        inside, distances, _ = fitter._distances(parameters, self.points, False)
+        # The covariance takes each point's offset across the track (two residuals per point),
+        # not its distance alone (one): see the module docstring.
+        inside, distances, derivatives = fitter._offset_derivatives(parameters, self.points)
         if not inside or not np.all(np.isfinite(distances)):
             raise FitSkipped("fit_failed", "the solution is outside the mesh")
         rho, phi = parameters[VERTEX_RHO], parameters[VERTEX_PHI]
-        # The covariance takes each point's offset across the track (two residuals per point),
-        # not its distance alone (one): see the module docstring.
-        _, derivatives = fitter._offset_derivatives(parameters, self.points)
         offset_jacobian = (derivatives / self.sigmas[:, None, None]).reshape(
             -1, derivatives.shape[2]
         )

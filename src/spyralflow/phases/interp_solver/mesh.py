@@ -200,6 +200,18 @@ class TrajectoryMesh:
     polar_max: float
     path: Path
 
+    @property
+    def kernel_arguments(self) -> tuple[np.ndarray, np.ndarray, float, float, float, float]:
+        """The mesh as the trajectory kernels take it: positions, lengths, KE and polar range."""
+        return (
+            self.positions,
+            self.lengths,
+            self.ke_min,
+            self.ke_max,
+            self.polar_min,
+            self.polar_max,
+        )
+
     def contains(self, kinetic_energy: float, polar: float) -> bool:
         """Whether (MeV, rad) lies in the mesh's range, edges included."""
         return (

@@ -212,6 +212,42 @@ def nearest_on_polyline(points, trajectory, n_segments):
 
 
 @njit(cache=True)
+def _nearest_on_track(
+    parameters,
+    points,
+    positions,
+    lengths,
+    ke_low,
+    ke_high,
+    polar_low,
+    polar_high,
+    mass,
+    momentum_per_brho,
+):
+    """The model trajectory of ``parameters`` and each point's nearest place on it.
+
+    Returns the live sample count n (0 outside the mesh: the rest is then meaningless, the
+    distances NaN), the local trajectory and its derivatives in energy and polar
+    (``interpolate_local``), the placed trajectory, and the points' distances, nearest segments
+    and fractions (``nearest_on_polyline``).
+    """
+    energy = kinetic_energy_from_brho(parameters[BRHO], mass, momentum_per_brho)
+    n, local, d_energy, d_polar = interpolate_local(
+        positions, lengths, ke_low, ke_high, polar_low, polar_high, energy, parameters[POLAR]
+    )
+    rho = parameters[VERTEX_RHO]
+    cos_v = math.cos(parameters[VERTEX_PHI])
+    sin_v = math.sin(parameters[VERTEX_PHI])
+    trajectory = place_trajectory(
+        local, parameters[AZIMUTHAL], rho * cos_v, rho * sin_v, parameters[VERTEX_Z]
+    )
+    distances, segments, fractions = nearest_on_polyline(points, trajectory, max(n - 1, 1))
+    if n == 0:
+        distances[:] = np.nan
+    return n, local, d_energy, d_polar, trajectory, distances, segments, fractions
+
+
+@njit(cache=True)
 def track_distances(
     parameters,
     points,
@@ -255,20 +291,16 @@ def track_distances(
     """
     n_points = points.shape[0]
     jacobian = np.zeros((n_points, N_JACOBIAN_COLUMNS))
-    energy = kinetic_energy_from_brho(parameters[BRHO], mass, momentum_per_brho)
-    n, local, d_energy, d_polar = interpolate_local(
-        positions, lengths, ke_low, ke_high, polar_low, polar_high, energy, parameters[POLAR]
-    )
-    if n == 0:
-        return False, np.full(n_points, np.nan), jacobian
+    n, local, d_energy, d_polar, trajectory, distances, segments, fractions = _nearest_on_track(
+        parameters, points, positions, lengths, ke_low, ke_high, polar_low, polar_high, mass,
+        momentum_per_brho,
+    )  # fmt: skip
+    if n == 0 or not with_jacobian:
+        return n > 0, distances, jacobian
     rho = parameters[VERTEX_RHO]
     cos_v = math.cos(parameters[VERTEX_PHI])
     sin_v = math.sin(parameters[VERTEX_PHI])
     azimuthal = parameters[AZIMUTHAL]
-    trajectory = place_trajectory(local, azimuthal, rho * cos_v, rho * sin_v, parameters[VERTEX_Z])
-    distances, segments, fractions = nearest_on_polyline(points, trajectory, max(n - 1, 1))
-    if not with_jacobian:
-        return True, distances, jacobian
     momentum = parameters[BRHO] * momentum_per_brho
     energy_per_brho = momentum_per_brho * momentum / math.sqrt(momentum * momentum + mass * mass)
     cos_a = math.cos(azimuthal)
@@ -331,30 +363,28 @@ def track_offset_derivatives(
 
     Returns
     -------
-    tuple[bool, numpy.ndarray]
-        Whether the parameters are inside the mesh, and the (N, 3, 8) derivatives of the
-        offsets' x, y, z with respect to P and then to the vertex x and y.
+    tuple[bool, numpy.ndarray, numpy.ndarray]
+        Whether the parameters are inside the mesh, the (N,) distances in m (as
+        ``track_distances``), and the (N, 3, 8) derivatives of the offsets' x, y, z with respect
+        to P and then to the vertex x and y.
     """
-    n_points = points.shape[0]
-    derivatives = np.zeros((n_points, 3, N_JACOBIAN_COLUMNS))
-    energy = kinetic_energy_from_brho(parameters[BRHO], mass, momentum_per_brho)
-    n, local, d_energy, d_polar = interpolate_local(
-        positions, lengths, ke_low, ke_high, polar_low, polar_high, energy, parameters[POLAR]
-    )
+    derivatives = np.zeros((points.shape[0], 3, N_JACOBIAN_COLUMNS))
+    n, local, d_energy, d_polar, trajectory, distances, segments, fractions = _nearest_on_track(
+        parameters, points, positions, lengths, ke_low, ke_high, polar_low, polar_high, mass,
+        momentum_per_brho,
+    )  # fmt: skip
     if n == 0:
-        return False, derivatives
+        return False, distances, derivatives
     rho = parameters[VERTEX_RHO]
     cos_v = math.cos(parameters[VERTEX_PHI])
     sin_v = math.sin(parameters[VERTEX_PHI])
     azimuthal = parameters[AZIMUTHAL]
-    trajectory = place_trajectory(local, azimuthal, rho * cos_v, rho * sin_v, parameters[VERTEX_Z])
-    _, segments, fractions = nearest_on_polyline(points, trajectory, max(n - 1, 1))
     momentum = parameters[BRHO] * momentum_per_brho
     energy_per_brho = momentum_per_brho * momentum / math.sqrt(momentum * momentum + mass * mass)
     cos_a = math.cos(azimuthal)
     sin_a = math.sin(azimuthal)
     column = np.empty(3)
-    for i in range(n_points):
+    for i in range(points.shape[0]):
         k = segments[i]
         t = fractions[i]
         tangent = trajectory[k + 1] - trajectory[k]
@@ -389,4 +419,4 @@ def track_offset_derivatives(
             along = column[0] * tangent[0] + column[1] * tangent[1] + column[2] * tangent[2]
             for c in range(3):
                 derivatives[i, c, j] = column[c] - along * tangent[c]
-    return True, derivatives
+    return True, distances, derivatives
