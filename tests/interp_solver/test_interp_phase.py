@@ -125,6 +125,46 @@ def test_fits_the_gated_clusters(mesh_workspace, tmp_path):
     assert all(message.total == 4 for message in messages.received)
 
 
+def test_tracks_beyond_the_mesh_are_counted_and_named(mesh_workspace, tmp_path, caplog):
+    """A 25 MeV track fitted with a mesh that ends at 20 MeV stops at the edge; an estimate
+    beyond the mesh is skipped. Both are counted, and one warning names the parameter."""
+    workspace = tmp_path / "workspace"
+    phase = InterpSolverPhase(small_parameters(tmp_path, interp_ke_max=20.0), DetectorParameters())
+    assert phase.create_assets(workspace)
+    fast = TrueTrack(25.0, math.radians(45.0), 1.0, 0.0, 0.0, 0.3)
+    rows_and_tracks = [
+        (estimation_row(0, 0, fast, brho=brho_of(19.0, DEUTERON_MASS)), fast),
+        (estimation_row(1, 0, fast), fast),
+        (estimation_row(2, 0, TRACKS[0]), TRACKS[0]),
+    ]
+    # The clouds come from the 30 MeV mesh, along the true tracks.
+    artifacts = write_inputs(tmp_path, mesh_workspace.mesh, rows_and_tracks)
+    with caplog.at_level("WARNING", logger="spyralflow.phases.interp_solver.phase"):
+        result, _ = run_solver(phase, workspace, artifacts)
+    frame = pq.read_table(result.artifacts["interp_solver"]).to_pydict()
+    assert frame["event"] == [0, 2]
+    assert frame["ke"][0] == pytest.approx(20.0, rel=1e-5)
+    assert frame["ke"][1] < 19.0  # inside the mesh: not on its edge
+    counts = read_fit_counts(result.artifacts["interp_solver"])
+    assert counts["at_mesh_energy_edge"] == 1 and counts["skipped_outside_mesh"] == 1
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert f"run {RUN}: 1 estimate(s) outside the mesh (0.5-20 MeV" in warnings[0]
+    assert "1 fit(s) ended at its highest kinetic energy" in warnings[0]
+    assert "solver_params.interp_ke_max" in warnings[0]
+
+
+def test_no_mesh_warning_when_the_mesh_covers_the_tracks(mesh_workspace, tmp_path, caplog):
+    artifacts = write_inputs(
+        tmp_path, mesh_workspace.mesh, [(estimation_row(0, 0, TRACKS[1]), TRACKS[1])]
+    )
+    with caplog.at_level("WARNING", logger="spyralflow.phases.interp_solver.phase"):
+        result, _ = run_solver(mesh_workspace.phase, mesh_workspace.workspace, artifacts)
+    counts = read_fit_counts(result.artifacts["interp_solver"])
+    assert counts["fitted"] == 1 and counts.get("at_mesh_energy_edge", 0) == 0
+    assert not caplog.records
+
+
 def test_the_solver_memory_maps_the_mesh(mesh_workspace, tmp_path, monkeypatch):
     from spyralflow.phases.interp_solver import phase as phase_module
 

@@ -95,6 +95,8 @@ _VERTEX_STEP_M = 0.001
 # |w| bound of the disk map: tanh(6) reaches the disk's edge to 1e-5.
 _DISK_MAP_LIMIT = 6.0
 _BRHO_BOUND_SHRINK = 1.0e-12
+# A fitted brho this close (relative) to the mesh's highest one is on the edge.
+_EDGE_TOLERANCE = 1.0e-6
 _LBFGSB_MAX_ITERATIONS = 500
 # Relative tolerances of the least-squares fit: scipy's 1e-8 cost twice the evaluations on
 # simulated tracks for changes a hundred times below the fit's resolution.
@@ -221,6 +223,10 @@ class TrackFitter:
     def _brho(self, kinetic_energy: float) -> float:
         momentum = math.sqrt(kinetic_energy * (kinetic_energy + 2.0 * self.mass))
         return momentum / self.momentum_per_brho
+
+    def at_energy_edge(self, brho: float) -> bool:
+        """Whether a fitted ``brho`` (T·m) lies on the mesh's highest-energy bound."""
+        return brho >= self.brho_high * (1.0 - _EDGE_TOLERANCE)
 
     def kinetic_energy(self, brho: float) -> float:
         """Kinetic energy (MeV) of the ion at rigidity ``brho`` (T·m)."""

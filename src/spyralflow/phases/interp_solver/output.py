@@ -4,7 +4,8 @@ Columns, in order: event, cluster_index, cluster_label, orig_run, orig_event (In
 sigma_vx, vertex_y, sigma_vy, vertex_z, sigma_vz (m); brho, sigma_brho (T·m); ke, sigma_ke (MeV);
 polar, sigma_polar, azimuthal, sigma_azimuthal (rad); redchisq (Float64). A run with no fit gets
 the same schema with zero rows. The key-value metadata carries the provenance and the fit counts
-(``spyralflow_fit_counts``: rows selected, fitted, and skipped by reason).
+(``spyralflow_fit_counts``: rows selected, fitted, and skipped by reason; fits that did not
+converge, and fits that ended on the mesh's highest kinetic energy, ``at_mesh_energy_edge``).
 """
 
 from __future__ import annotations

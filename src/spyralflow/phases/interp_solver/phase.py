@@ -221,6 +221,7 @@ class InterpSolverPhase(PhaseLike):
         write_solver_output(
             output_path, columns, current_provenance(PHASE_NAME), counts=dict(counts)
         )
+        self._warn_of_mesh_range(counts, run)
         skipped = {key: value for key, value in counts.items() if key.startswith("skipped_")}
         log.info(
             "run %d: %d fits written to %s; skipped: %s",
@@ -233,6 +234,26 @@ class InterpSolverPhase(PhaseLike):
             or "none",
         )
         return result
+
+    def _warn_of_mesh_range(self, counts: Counter[str], run: int) -> None:
+        """Warn when tracks lie beyond the mesh: their estimates are skipped, or the fit stops
+        at the mesh's highest energy, where the result is the edge and not the track."""
+        outside, at_edge = counts["skipped_outside_mesh"], counts["at_mesh_energy_edge"]
+        if not (outside or at_edge):
+            return
+        parameters = self.solver_params
+        log.warning(
+            "run %d: %d estimate(s) outside the mesh (%.4g-%.4g MeV, %.4g-%.4g deg; skipped) and "
+            "%d fit(s) ended at its highest kinetic energy: the mesh does not cover these tracks; "
+            "widen solver_params.interp_ke_max (or interp_polar_min/max)",
+            run,
+            outside,
+            parameters.interp_ke_min,
+            parameters.interp_ke_max,
+            parameters.interp_polar_min,
+            parameters.interp_polar_max,
+            at_edge,
+        )
 
     def _fit_rows(
         self,
@@ -273,6 +294,7 @@ class InterpSolverPhase(PhaseLike):
                 else:
                     counts["fitted"] += 1
                     counts["not_converged"] += int(not fitted.converged)
+                    counts["at_mesh_energy_edge"] += int(fitter.at_energy_edge(fitted.brho))
                     for name in _IDENTIFIER_COLUMNS:
                         columns[name].append(int(data[name][row]))
                     for name in _RESULT_COLUMNS:
