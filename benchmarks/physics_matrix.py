@@ -19,6 +19,8 @@ vertex z, Brho, kinetic energy) median, robust sigma (1.4826 MAD), std, and the 
 Usage:
     nice -n 15 python benchmarks/physics_matrix.py --events 300 --workspace /tmp/physics_matrix \
         > benchmarks/results/physics_matrix.txt
+
+``--skip-spyral`` analyses with spyralflow only (larger samples for ``matrix_excitation.py``).
 """
 
 from __future__ import annotations
@@ -327,6 +329,11 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/physics_matrix"))
     parser.add_argument("--samples", nargs="*", default=[sample[0] for sample in SAMPLES])
     parser.add_argument("--spyral-python", default=os.environ.get("SPYRAL_PYTHON", sys.executable))
+    parser.add_argument(
+        "--skip-spyral",
+        action="store_true",
+        help="only spyralflow (large samples for matrix_excitation.py); no ratios",
+    )
     args = parser.parse_args()
     results = {}
     print(f"# physics matrix: {args.events} events per sample, seed {SEED}")
@@ -341,10 +348,12 @@ def main() -> None:
         detector = DetectorParameters(magnetic_field=sample[6])
         mesh = mesh_of(name)
         ours = evaluate(truth, run_ours(clouds, detector, gas, pid, folder / "spyralflow", mesh))
-        theirs = evaluate(
-            truth,
-            run_spyral(clouds, detector, gas, pid, folder / "spyral", mesh, args.spyral_python),
-        )
+        theirs = {}
+        if not args.skip_spyral:
+            spyral = run_spyral(
+                clouds, detector, gas, pid, folder / "spyral", mesh, args.spyral_python
+            )
+            theirs = evaluate(truth, spyral)
         results[name] = {"spyralflow": ours, "spyral": theirs}
         print_table(name, ours, theirs)
         print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
