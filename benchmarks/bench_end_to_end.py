@@ -12,7 +12,8 @@ included), Pointcloud to InterpSolver:
   phases inactive, each reading the previous one's files), timed per phase; its EstimationPhase
   is patched to store the direction's integer (it cannot write its parquet otherwise);
 - spyralflow's scaling: every per-run job again (``--forcerun Pointcloud``, assets kept) with
-  ``--cores 1`` and ``--cores 2``;
+  ``--cores 1`` and ``--cores 2``, and from the jobs' benchmark files how much longer a job takes
+  beside another (the bound this machine puts on the speed-up) and Snakemake's time between jobs;
 - memory: 1 and 2 concurrent InterpSolver jobs (``spyralflow run-phase``, as the rules call it)
   on the runs' own Estimation and Cluster files with a mesh of at least 1 GB (the README's mesh
   with more energy bins), their peak RSS, and their summed RSS and proportional set size (PSS)
@@ -77,6 +78,18 @@ def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
             row = next(csv.DictReader(handle, delimiter="\t"))
         wall += float(row["s"])
         cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA") else 0.0
+    return wall, cpu
+
+
+def per_run_job_seconds(workspace: Path) -> tuple[float, float]:
+    """Summed wall and CPU seconds of every per-run job of the four phases (their last run)."""
+    wall = cpu = 0.0
+    for phase in PHASES:
+        for path in (workspace / "benchmarks" / phase).glob("run_*.tsv"):
+            with path.open() as handle:
+                row = next(csv.DictReader(handle, delimiter="\t"))
+            wall += float(row["s"])
+            cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA") else 0.0
     return wall, cpu
 
 
@@ -152,7 +165,9 @@ def main() -> None:
     spyral = json.loads(done.stdout.strip().splitlines()[-1])
 
     one_core = snakemake(ours, "--cores", "1", "--forcerun", "Pointcloud")
+    one_core_jobs = per_run_job_seconds(ours / "workspace")
     two_cores = snakemake(ours, "--cores", "2", "--forcerun", "Pointcloud")
+    two_core_jobs = per_run_job_seconds(ours / "workspace")
     memory = solver_memory(root / "memory", ours / "workspace")
 
     print(
@@ -178,6 +193,15 @@ def main() -> None:
     print(
         f"spyralflow per-run jobs again: --cores 1 {one_core:.1f} s, --cores 2 {two_cores:.1f} s, "
         f"speed-up {one_core / two_cores:.2f}x"
+    )
+    # Where the speed-up goes: jobs that slow down when two share the machine (same work, more
+    # wall and CPU seconds each), and Snakemake's time between jobs.
+    (wall_1, cpu_1), (wall_2, cpu_2) = one_core_jobs, two_core_jobs
+    print(
+        f"  its jobs: summed wall {wall_1:.1f} s alone, {wall_2:.1f} s two at a time "
+        f"({wall_2 / wall_1:.2f}x; CPU {cpu_1:.1f} s and {cpu_2:.1f} s), so two cores can give "
+        f"at most {2.0 * wall_1 / wall_2:.2f}x; Snakemake's wall beyond its jobs: "
+        f"{one_core - wall_1:.1f} s at --cores 1, {two_cores - wall_2 / 2.0:.1f} s at --cores 2"
     )
     print(
         f"first run of this code version on the machine (1 run x 4 events, kernels compiled "
