@@ -12,6 +12,9 @@ Deliberate differences, each a Spyral bug or quirk:
   (the chord lags the arc, which biased Spyral's polar angle low and its Brho high);
 - the first arc of the first circle fit includes its farthest point (an index mix-up in
   Spyral dropped it);
+- the first arc ends on the first turn (``_first_turn_maximum``): Spyral's ends at the farthest
+  point of the whole cluster, which on a multi-turn track can be a later turn, and then the
+  polar angle and the vertex z come out wrong by tens of degrees and centimetres;
 - the vertex is the exact nearest point of the circle (Spyral searched 100 000 samples);
 - a degenerate circle, a constant z, zero arclength or a non-finite result skips the cluster
   with a reason, instead of writing a NaN row or raising;
@@ -47,6 +50,16 @@ MIN_REGRESSION_POINTS = 10
 MIN_SAGITTA = 1.0  # mm
 # ... and the points' RMS distance to the circle must be a small fraction of its radius.
 MAX_RELATIVE_CIRCLE_RMS = 0.05
+# The first arc ends at the first turn: once the distance from the start has fallen back by
+# this fraction of its largest value so far, the track is past the far side of that turn.
+TURN_DROP = 0.25
+# ... and by at least this much (mm), well above the smoothed track's noise near its start.
+MIN_TURN_DROP = 10.0
+# A first turn reaches at least this fraction of the track's largest distance (a later turn's
+# circle drifts by a fraction of its radius); a track where it does not is no clean helix.
+MIN_FIRST_TURN_REACH = 0.5
+# ... and holds at least this many points (fewer: the fall is noise, as in a blob).
+MIN_FIRST_ARC_POINTS = 2 * MIN_REGRESSION_POINTS
 
 ESTIMATE_FIELDS = (
     "vertex_x",
@@ -122,6 +135,38 @@ def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def _first_turn_maximum(distances: np.ndarray) -> int:
+    """Index of the largest of ``distances`` (pad-plane distances from a point of the track)
+    on the track's first turn.
+
+    On a helix the distance from its start grows to the circle's diameter half a turn on, then
+    shrinks; a later turn whose circle has drifted can reach farther. Spyral takes the largest
+    distance of the whole track, and on such a multi-turn track its first arc then spans
+    several turns, where the chord no longer maps to an arc: the polar angle came out low
+    (47 instead of 78 deg) and the vertex 120 mm upstream (simulated 16C(d,p) protons at 3 T).
+    Here the first arc ends at the largest distance before they fall back by ``TURN_DROP`` of
+    it (and at least ``MIN_TURN_DROP``), provided that arc holds ``MIN_FIRST_ARC_POINTS`` and
+    reaches ``MIN_FIRST_TURN_REACH`` of the largest distance overall; otherwise (no helix: a
+    blob, a kink) the largest overall, as Spyral.
+    """
+    overall = 0
+    for row in range(1, distances.size):
+        if distances[row] > distances[overall]:
+            overall = row
+    first = 0
+    for row in range(1, distances.size):
+        if distances[row] > distances[first]:
+            first = row
+        elif distances[first] - distances[row] > max(TURN_DROP * distances[first], MIN_TURN_DROP):
+            break
+    if first >= MIN_FIRST_ARC_POINTS and (
+        distances[first] >= MIN_FIRST_TURN_REACH * distances[overall]
+    ):
+        return first
+    return overall
+
+
+@njit(cache=True)
 def estimate_track(
     data: np.ndarray,
     direction: int,
@@ -176,14 +221,12 @@ def estimate_track(
         track[row, 2] = z[source]
         track[row, 3] = smooth[source, 2]
 
-    # First arc: up to the point farthest (in xy) from the first point.
-    farthest = 0
-    largest = -1.0
-    for row in range(1, count):
-        distance = math.hypot(track[row, 0] - track[0, 0], track[row, 1] - track[0, 1])
-        if distance > largest:
-            largest = distance
-            farthest = row
+    # First arc: up to the point farthest (in xy) from the first point, on the first turn.
+    from_start = np.empty(count)
+    for row in range(count):
+        from_start[row] = math.hypot(track[row, 0] - track[0, 0], track[row, 1] - track[0, 1])
+    farthest = _first_turn_maximum(from_start)
+    largest = from_start[farthest]
     center_x, center_y, radius, squared_residuals = least_squares_circle(
         np.ascontiguousarray(track[: farthest + 1, 0]),
         np.ascontiguousarray(track[: farthest + 1, 1]),
@@ -200,11 +243,9 @@ def estimate_track(
     # Redo the first arc from the new vertex, then extrapolate the path length along the
     # circle, linear in z, back to zero for the vertex z and the polar angle.
     rho_to_vertex = np.empty(count)
-    arc_end = 0
     for row in range(count):
         rho_to_vertex[row] = math.hypot(track[row, 0] - vertex_x, track[row, 1] - vertex_y)
-        if rho_to_vertex[row] > rho_to_vertex[arc_end]:
-            arc_end = row
+    arc_end = _first_turn_maximum(rho_to_vertex)
     fit_points = min(count, max(MIN_REGRESSION_POINTS, int(0.5 * arc_end)))
     # Spyral regresses the chord from the vertex against z; for a helix it is the arc along
     # the circle that grows linearly with z (slope tan(polar)). The chord falls 10 % behind

@@ -244,8 +244,9 @@ class InterpSolverPhase(PhaseLike):
         parameters = self.solver_params
         log.warning(
             "run %d: %d estimate(s) outside the mesh (%.4g-%.4g MeV, %.4g-%.4g deg; skipped) and "
-            "%d fit(s) ended at its highest kinetic energy: the mesh does not cover these tracks; "
-            "widen solver_params.interp_ke_max (or interp_polar_min/max)",
+            "%d fit(s) ended at its highest kinetic energy, where the result is the mesh's edge: "
+            "tracks beyond the mesh (widen solver_params.interp_ke_max or interp_polar_min/max) "
+            "or too straight to measure",
             run,
             outside,
             parameters.interp_ke_min,
