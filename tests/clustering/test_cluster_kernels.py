@@ -186,6 +186,18 @@ def test_direction_unwraps_full_turns():
     assert track_direction(points, 0.9) is Direction.FORWARD
 
 
+def test_direction_of_a_cluster_with_nearly_tied_z():
+    """An alpha cluster of a simulated 16C(a,a') event (physics matrix, 1000 events, event 266)
+    with two points 2.2e-10 mm apart in z: its smoothing divided by zero and the Cluster phase
+    crashed on the run."""
+    with np.load(Path(__file__).parent / "data" / "near_tied_z_alpha.npz") as data:
+        points = data["xyz"]
+    assert np.diff(points[:, 2]).min() < 1e-9
+    positive, negative = rotation_fractions(points)
+    assert positive + negative == pytest.approx(1.0)
+    assert track_direction(points, 0.5) is not None
+
+
 def test_direction_of_degenerate_tracks_is_none():
     z = np.arange(0.0, 300.0, 1.8)
     beam = np.column_stack([np.full(len(z), 0.5), np.full(len(z), -0.5), z])

@@ -68,3 +68,29 @@ def test_two_knots_give_the_line_and_one_knot_a_constant():
 def test_zero_points_are_refused():
     with pytest.raises(ValueError, match="zero points"):
         SmoothingSpline.fit(np.empty(0), np.empty((0, 1)), 1.0)
+
+
+@pytest.mark.parametrize("gap", [2.2e-10, 5.0e-6])
+def test_nearly_repeated_z_is_merged(gap):
+    """Points a fraction of a nanometre apart in z (seen in an engine cloud: 2.2e-10 mm) made
+    the banded solve divide by zero; they are one knot, as if their z were equal."""
+    z, columns = _track(200)
+    z[51] = z[50] + gap
+    spline = SmoothingSpline.fit(z, columns, 10.0)
+    tied = z.copy()
+    tied[51] = z[50]
+    reference = SmoothingSpline.fit(tied, columns, 10.0)
+    assert np.all(np.isfinite(spline(z)))
+    assert spline(tied) == pytest.approx(reference(tied), abs=1e-9)
+
+
+@pytest.mark.parametrize("lam", [10.0, 1.0e4])
+def test_close_but_distinct_z_stays_finite(lam):
+    z, columns = _track(200)
+    z[51] = z[50] + 2.0e-5  # just above the merge tolerance
+    tied = z.copy()
+    tied[51] = z[50]
+    values = SmoothingSpline.fit(z, columns, lam)(tied)
+    assert np.all(np.isfinite(values))
+    # Precision is lost as lam / gap² grows, but not the curve.
+    assert values == pytest.approx(SmoothingSpline.fit(tied, columns, lam)(tied), rel=1e-4)
