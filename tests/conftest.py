@@ -7,6 +7,12 @@ import os
 
 import pytest
 
+from spyralflow.framework.kernels import use_source_keyed_cache
+
+# Kernels run in the test processes too: numba's default cache beside the sources would keep a
+# kernel's stale machine code after an edit of a callee in another module.
+use_source_keyed_cache("tests")
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):

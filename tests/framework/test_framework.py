@@ -250,10 +250,13 @@ def test_jobs_keep_numba_caches_per_code_hash_outside_the_workspace(tmp_path: Pa
     assert completed.stdout.strip() == str(tmp_path / "chosen")
 
 
-def _python_output(script: str, cwd: Path) -> str:
-    """What a fresh interpreter running ``script`` prints (it must succeed)."""
+def _python_output(script: str, cwd: Path, environment: dict[str, str] | None = None) -> str:
+    """What a fresh interpreter running ``script`` prints (it must succeed), with
+    ``environment`` added to this process's (and no ``NUMBA_CACHE_DIR``)."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env.update(environment or {})
     completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, env=env
     )
     assert completed.returncode == 0, completed.stderr
     return completed.stdout.strip()
@@ -277,6 +280,19 @@ def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
         "def f(x):\n    return np.fft.ifftshift(x)\nprint(f(np.arange(4.0)).tolist())"
     )
     assert _python_output(script, tmp_path) == "[2.0, 3.0, 0.0, 1.0]"
+
+
+def test_in_process_kernels_get_a_cache_per_package_source(tmp_path: Path) -> None:
+    """The tests' and benchmarks' own numba cache: one folder per source digest, and the
+    variable not left for subprocesses (phase jobs pick their cache per code hash)."""
+    script = (
+        "import os; from spyralflow.framework.kernels import use_source_keyed_cache,"
+        " package_source_digest; use_source_keyed_cache('probe'); import numba;"
+        "print(numba.config.CACHE_DIR == os.path.join(os.environ['SPYRALFLOW_CACHE_DIR'],"
+        " 'numba', 'probe-' + package_source_digest()), 'NUMBA_CACHE_DIR' in os.environ)"
+    )
+    environment = {"SPYRALFLOW_CACHE_DIR": str(tmp_path / "cache")}
+    assert _python_output(script, tmp_path, environment) == "True False"
 
 
 class _Queue:

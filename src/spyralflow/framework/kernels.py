@@ -6,6 +6,7 @@ calls ``prepare_numba`` first thing in every phase job.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -59,3 +60,32 @@ def prepare_numba(code_hash: str, own_phase: bool = True) -> None:
         os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
     if own_phase:
         skip_numba_extensions()
+
+
+def package_source_digest() -> str:
+    """Hash of every Python file of the installed spyralflow package (relative path and bytes)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def use_source_keyed_cache(prefix: str) -> None:
+    """Point this process's numba at ``<cache root>/numba/<prefix>-<package source digest>``.
+
+    For code that runs kernels in its own process (the tests, the benchmarks that call phases
+    directly): numba's default cache beside the sources goes stale when a kernel's callee in
+    another module is edited (``numba_cache_folder``). Call it before numba is imported; a
+    ``NUMBA_CACHE_DIR`` already set is respected. The variable is removed again once numba has
+    read it, so subprocesses (phase jobs) still choose their own cache.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    folder = cache_root().resolve() / "numba" / f"{prefix}-{package_source_digest()}"
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    try:
+        import numba  # noqa: F401  (reads NUMBA_CACHE_DIR once, at its import)
+    finally:
+        del os.environ["NUMBA_CACHE_DIR"]
