@@ -81,6 +81,37 @@ def test_run_writes_spyral_layout(tmp_path, cloud_file):
     assert sum(message.increment for message in queue) == queue[0].total
 
 
+def test_an_event_whose_clustering_fails_numerically_is_counted_not_fatal(
+    tmp_path, cloud_file, monkeypatch, caplog
+):
+    from spyralflow.phases.cluster import phase as phase_module
+
+    real = phase_module.cluster_cloud
+
+    def failing_on_event_14(cloud, parameters):
+        failing_on_event_14.calls += 1
+        if failing_on_event_14.calls == 4:  # events 10, 11, 12, then 14
+            raise ZeroDivisionError("division by zero")
+        return real(cloud, parameters)
+
+    failing_on_event_14.calls = 0
+    monkeypatch.setattr(phase_module, "cluster_cloud", failing_on_event_14)
+    phase = ClusterPhase(ClusterParameters(), DetectorParameters())
+    with caplog.at_level("INFO", logger="spyralflow.phases.cluster.phase"):
+        result = phase.run(
+            PhaseResult({"pointcloud": cloud_file}, True, 3), tmp_path, ListQueue(), None
+        )
+    events = {event.event: event for event in iter_cluster_events(result.artifacts["cluster"])}
+    assert sorted(events) == [10, 11, 12, 14]
+    assert len(events[10].clusters) == 3 and events[14].clusters == []
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        "run 3 event 14: clustering failed (ZeroDivisionError: division by zero); written "
+        "without clusters" in messages
+    )
+    assert any("events whose clustering failed: 1" in message for message in messages)
+
+
 def test_unsuccessful_input_gives_an_invalid_result(tmp_path, cloud_file):
     phase = ClusterPhase(ClusterParameters(), DetectorParameters())
     result = phase.run(

@@ -82,6 +82,33 @@ def test_good_degenerate_and_empty_events(tmp_path):
     assert sum(message.increment for message in queue) == queue[0].total == 6
 
 
+def test_a_cluster_whose_estimate_fails_numerically_is_counted_not_fatal(
+    tmp_path, monkeypatch, caplog
+):
+    from spyralflow.phases.estimation import phase as phase_module
+
+    real = phase_module.estimate_cluster
+
+    def failing_for_short_clusters(data, *arguments):
+        if len(data) < 100:
+            raise FloatingPointError("overflow")
+        return real(data, *arguments)
+
+    monkeypatch.setattr(phase_module, "estimate_cluster", failing_for_short_clusters)
+    helix = ideal_helix(math.radians(35.0), 1.0, 0.6)
+    events = {0: [(3, Direction.FORWARD, helix)], 2: [(1, Direction.FORWARD, helix[:50])]}
+    with caplog.at_level("WARNING", logger="spyralflow.phases.estimation.phase"):
+        result, _, _ = _run(tmp_path, events)
+    assert read_estimation(result.artifacts["estimation"]).num_rows == 1
+    summary = json.loads(result.artifacts["estimation_summary"].read_text())
+    assert summary["clusters"] == 2 and summary["accepted_clusters"] == 1
+    assert summary["skipped"]["numerical_failure"] == 1
+    failures = [record.getMessage() for record in caplog.records if "failed" in record.getMessage()]
+    assert failures == [
+        "run 4 event 2 cluster 0: the estimate failed (FloatingPointError: overflow); skipped"
+    ]
+
+
 def test_a_run_with_nothing_estimated_has_the_full_schema(tmp_path):
     result, _, _ = _run(tmp_path, {2: []}, first=0, last=2)
     table = read_estimation(result.artifacts["estimation"])

@@ -113,7 +113,20 @@ class ClusterPhase(PhaseLike):
                     # Spyral drops such events; sorting keeps them (clouds are meant sorted).
                     cloud = cloud[np.argsort(cloud[:, 2], kind="stable")]
                     counts["clouds re-sorted in z"] += 1
-                clusters = cluster_cloud(cloud, self.cluster_params)
+                try:
+                    clusters = cluster_cloud(cloud, self.cluster_params)
+                except ArithmeticError as error:
+                    # One odd cloud must not take the run down: the event is written without
+                    # clusters, counted and named.
+                    log.warning(
+                        "run %d event %d: clustering failed (%s: %s); written without clusters",
+                        run,
+                        event.event,
+                        type(error).__name__,
+                        error,
+                    )
+                    counts["events whose clustering failed"] += 1
+                    clusters = []
                 writer.write(
                     event.event,
                     event.attributes,

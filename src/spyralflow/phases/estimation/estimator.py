@@ -93,6 +93,8 @@ class EstimateStatus(IntEnum):
     NON_FINITE_RESULT = 9
     CURVATURE_NOT_RESOLVED = 10
     POOR_CIRCLE_FIT = 11
+    # Set by the phase, not the kernel: the kernel raised an arithmetic error (logged).
+    NUMERICAL_FAILURE = 12
 
     @property
     def reason(self) -> str:

@@ -114,14 +114,26 @@ class EstimationPhase(PhaseLike):
                 continue
             attributes = _row_attributes(event.attributes)
             for cluster in event.clusters:
-                status, values = estimate_cluster(
-                    cluster.data,
-                    cluster.direction,
-                    self.estimate_params.min_total_trajectory_points,
-                    self.estimate_params.smoothing_factor,
-                    self.det_params.magnetic_field,
-                    self.det_params.beam_region_radius,
-                )
+                try:
+                    status, values = estimate_cluster(
+                        cluster.data,
+                        cluster.direction,
+                        self.estimate_params.min_total_trajectory_points,
+                        self.estimate_params.smoothing_factor,
+                        self.det_params.magnetic_field,
+                        self.det_params.beam_region_radius,
+                    )
+                except ArithmeticError as error:
+                    # One odd cluster must not take the run down; it is counted and named.
+                    status = EstimateStatus.NUMERICAL_FAILURE
+                    log.warning(
+                        "run %d event %d cluster %d: the estimate failed (%s: %s); skipped",
+                        run,
+                        event.event,
+                        cluster.index,
+                        type(error).__name__,
+                        error,
+                    )
                 outcomes[status.reason] += 1
                 if status is not EstimateStatus.ACCEPTED:
                     log.debug(
