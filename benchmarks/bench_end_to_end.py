@@ -70,10 +70,10 @@ def snakemake(folder: Path, *arguments: str) -> float:
     return time.perf_counter() - started
 
 
-def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
-    """Summed wall and CPU seconds of a phase's per-run jobs and its asset job."""
+def benchmark_seconds(paths) -> tuple[float, float]:
+    """Summed wall and CPU seconds of Snakemake benchmark files (one row each)."""
     wall = cpu = 0.0
-    for path in (workspace / "benchmarks" / phase).glob("*.tsv"):
+    for path in paths:
         with path.open() as handle:
             row = next(csv.DictReader(handle, delimiter="\t"))
         wall += float(row["s"])
@@ -81,16 +81,16 @@ def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
     return wall, cpu
 
 
+def job_seconds(workspace: Path, phase: str) -> tuple[float, float]:
+    """Summed wall and CPU seconds of a phase's per-run jobs and its asset job."""
+    return benchmark_seconds((workspace / "benchmarks" / phase).glob("*.tsv"))
+
+
 def per_run_job_seconds(workspace: Path) -> tuple[float, float]:
     """Summed wall and CPU seconds of every per-run job of the four phases (their last run)."""
-    wall = cpu = 0.0
-    for phase in PHASES:
-        for path in (workspace / "benchmarks" / phase).glob("run_*.tsv"):
-            with path.open() as handle:
-                row = next(csv.DictReader(handle, delimiter="\t"))
-            wall += float(row["s"])
-            cpu += float(row["cpu_time"]) if row["cpu_time"] not in ("", "NA") else 0.0
-    return wall, cpu
+    return benchmark_seconds(
+        path for phase in PHASES for path in (workspace / "benchmarks" / phase).glob("run_*.tsv")
+    )
 
 
 def solver_memory(folder: Path, workspace: Path) -> tuple[float, dict[int, dict]]:
