@@ -48,6 +48,18 @@ def cluster_parameters(capture: bool) -> ClusterParameters:
     )
 
 
+def accepted_estimates(cloud: np.ndarray, parameters: ClusterParameters) -> list[np.ndarray]:
+    """The estimate values of every accepted cluster of ``cloud`` (the shipped Estimation)."""
+    accepted = []
+    for cluster in cluster_cloud(cloud, parameters):
+        status, values = estimate_cluster(
+            cluster.data, int(cluster.direction), 30, 100.0, MAGNETIC_FIELD, BEAM_REGION_RADIUS
+        )
+        if status is EstimateStatus.ACCEPTED:
+            accepted.append(values)
+    return accepted
+
+
 def estimated_vertex_z(
     cloud: np.ndarray, true_brho: float, parameters: ClusterParameters, with_polar: bool = False
 ) -> float | tuple[float, float] | None:
@@ -56,13 +68,8 @@ def estimated_vertex_z(
     With ``with_polar``, (vertex z, polar angle in degrees).
     """
     best = None
-    for cluster in cluster_cloud(cloud, parameters):
-        status, values = estimate_cluster(
-            cluster.data, int(cluster.direction), 30, 100.0, MAGNETIC_FIELD, BEAM_REGION_RADIUS
-        )
-        if status is EstimateStatus.ACCEPTED and (
-            best is None or abs(values[8] - true_brho) < abs(best[8] - true_brho)
-        ):
+    for values in accepted_estimates(cloud, parameters):
+        if best is None or abs(values[8] - true_brho) < abs(best[8] - true_brho):
             best = values
     if best is None:
         return None
