@@ -151,10 +151,7 @@ def _first_turn_maximum(distances: np.ndarray) -> int:
     reaches ``MIN_FIRST_TURN_REACH`` of the largest distance overall; otherwise (no helix: a
     blob, a kink) the largest overall, as Spyral.
     """
-    overall = 0
-    for row in range(1, distances.size):
-        if distances[row] > distances[overall]:
-            overall = row
+    overall = np.argmax(distances)
     first = 0
     for row in range(1, distances.size):
         if distances[row] > distances[first]:
