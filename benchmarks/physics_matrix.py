@@ -31,9 +31,9 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
-from spyralflow.framework.kernels import use_source_keyed_cache  # noqa: E402
+from spyralflow.framework.kernels import use_package_cache  # noqa: E402
 
-use_source_keyed_cache("benchmarks")  # before spyralflow imports numba
+use_package_cache()  # before spyralflow imports numba
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402

@@ -7,11 +7,12 @@ import os
 
 import pytest
 
-from spyralflow.framework.kernels import use_source_keyed_cache
+from spyralflow.framework.kernels import use_package_cache
 
-# Kernels run in the test processes too: numba's default cache beside the sources would keep a
-# kernel's stale machine code after an edit of a callee in another module.
-use_source_keyed_cache("tests")
+# Kernels run in the test processes too: in the phase jobs' cache of this package version, so a
+# kernel compiled by a test is not compiled again by a job (numba's default cache beside the
+# sources would also keep stale machine code after an edit of a callee in another module).
+use_package_cache()
 
 
 @pytest.hookimpl(hookwrapper=True)

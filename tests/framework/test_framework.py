@@ -220,8 +220,11 @@ def test_cli_job_limits_numerical_threads_to_the_rule_threads(tmp_path: Path) ->
     assert (tmp_path / "Quiet" / "run_0001.txt").read_text() == "3"
 
 
-def test_jobs_keep_numba_caches_per_code_hash_outside_the_workspace(tmp_path: Path) -> None:
-    """Every workspace shares one cache per code hash; SPYRALFLOW_CACHE_DIR moves it."""
+def test_foreign_phase_jobs_keep_numba_caches_per_code_hash_outside_the_workspace(
+    tmp_path: Path,
+) -> None:
+    """Every workspace shares one cache per code hash of a foreign phase (``_Quiet``, outside
+    spyralflow); SPYRALFLOW_CACHE_DIR moves it."""
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "run_0001.h5").write_text("x")
@@ -282,17 +285,25 @@ def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
     assert _python_output(script, tmp_path) == "[2.0, 3.0, 0.0, 1.0]"
 
 
-def test_in_process_kernels_get_a_cache_per_package_source(tmp_path: Path) -> None:
-    """The tests' and benchmarks' own numba cache: one folder per source digest, and the
-    variable not left for subprocesses (phase jobs pick their cache per code hash)."""
-    script = (
-        "import os; from spyralflow.framework.kernels import use_source_keyed_cache,"
-        " package_source_digest; use_source_keyed_cache('probe'); import numba;"
-        "print(numba.config.CACHE_DIR == os.path.join(os.environ['SPYRALFLOW_CACHE_DIR'],"
-        " 'numba', 'probe-' + package_source_digest()), 'NUMBA_CACHE_DIR' in os.environ)"
-    )
+def test_in_process_kernels_and_own_phase_jobs_share_the_package_cache(tmp_path: Path) -> None:
+    """The tests' and benchmarks' in-process kernels use the folder of the package source digest
+    that spyralflow's own phase jobs use (whatever their code hash), so a kernel compiles once;
+    the variable is not left for subprocesses (a foreign phase's jobs pick their own)."""
     environment = {"SPYRALFLOW_CACHE_DIR": str(tmp_path / "cache")}
-    assert _python_output(script, tmp_path, environment) == "True False"
+    expected = os.path.join(str(tmp_path.resolve() / "cache"), "numba", "spyralflow-")
+    in_process = (
+        "import os; from spyralflow.framework.kernels import use_package_cache,"
+        " package_source_digest; use_package_cache(); import numba;"
+        "print(numba.config.CACHE_DIR.removesuffix(package_source_digest()),"
+        " 'NUMBA_CACHE_DIR' in os.environ)"
+    )
+    assert _python_output(in_process, tmp_path, environment) == f"{expected} False"
+    job = (
+        "import os; from spyralflow.framework.kernels import prepare_numba,"
+        " package_source_digest; prepare_numba('0123abcd', own_phase=True);"
+        "print(os.environ['NUMBA_CACHE_DIR'].removesuffix(package_source_digest()))"
+    )
+    assert _python_output(job, tmp_path, environment) == expected
 
 
 class _Queue:

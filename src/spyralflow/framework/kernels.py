@@ -24,7 +24,7 @@ def cache_root() -> Path:
 
 
 def numba_cache_folder(code_hash: str) -> Path:
-    """The numba cache of one phase code hash: ``<cache root>/numba/<code_hash>``.
+    """The numba cache of a foreign phase's code hash: ``<cache root>/numba/<code_hash>``.
 
     Numba keys its disk cache on each kernel's own file only, so a kernel calling one from
     another module would keep stale machine code after an edit of the callee. A folder per code
@@ -49,15 +49,21 @@ def skip_numba_extensions() -> None:
 
 
 def prepare_numba(code_hash: str, own_phase: bool = True) -> None:
-    """Set up numba for one phase job: the shared cache of ``code_hash``, no extensions.
+    """Set up numba for one phase job: its shared cache folder, and no extensions.
 
-    A ``NUMBA_CACHE_DIR`` already set is respected (the user chose it); an empty code hash
-    (a hand-run job) leaves numba's default cache beside the sources. Extensions are skipped
-    only for spyralflow's own phases (``own_phase``): a foreign phase may need them, as
-    Spyral's Pointcloud needs rocket_fft for ``np.fft`` inside its kernels.
+    spyralflow's own phases share one folder per package version (``package_cache_folder``),
+    with the tests and benchmarks that run the same kernels in-process: a kernel used by several
+    phases, or compiled by a test, compiles once. A foreign phase gets the folder of its code
+    hash (an empty hash, a hand-run job, leaves numba's default cache beside its sources). A
+    ``NUMBA_CACHE_DIR`` already set is respected (the user chose it). Extensions are skipped only
+    for spyralflow's own phases (``own_phase``): a foreign phase may need them, as Spyral's
+    Pointcloud needs rocket_fft for ``np.fft`` inside its kernels.
     """
-    if code_hash and not os.environ.get("NUMBA_CACHE_DIR"):
-        os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        if own_phase:
+            os.environ["NUMBA_CACHE_DIR"] = str(package_cache_folder())
+        elif code_hash:
+            os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
     if own_phase:
         skip_numba_extensions()
 
@@ -72,19 +78,26 @@ def package_source_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def use_source_keyed_cache(prefix: str) -> None:
-    """Point this process's numba at ``<cache root>/numba/<prefix>-<package source digest>``.
+def package_cache_folder() -> Path:
+    """The numba cache of this spyralflow version: ``<cache root>/numba/spyralflow-<digest>``.
+
+    Keyed by the digest of every source file of the package (``package_source_digest``), so an
+    edit of any module, a callee in another module included, gives a fresh folder.
+    """
+    return cache_root().resolve() / "numba" / f"spyralflow-{package_source_digest()}"
+
+
+def use_package_cache() -> None:
+    """Point this process's numba at ``package_cache_folder()``, the phase jobs' own folder.
 
     For code that runs kernels in its own process (the tests, the benchmarks that call phases
-    directly): numba's default cache beside the sources goes stale when a kernel's callee in
-    another module is edited (``numba_cache_folder``). Call it before numba is imported; a
-    ``NUMBA_CACHE_DIR`` already set is respected. The variable is removed again once numba has
-    read it, so subprocesses (phase jobs) still choose their own cache.
+    directly): they then share compiled kernels with the jobs. Call it before numba is imported;
+    a ``NUMBA_CACHE_DIR`` already set is respected. The variable is removed again once numba has
+    read it, so that subprocesses (a foreign phase's jobs) still choose their own cache.
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    folder = cache_root().resolve() / "numba" / f"{prefix}-{package_source_digest()}"
-    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    os.environ["NUMBA_CACHE_DIR"] = str(package_cache_folder())
     try:
         import numba  # noqa: F401  (reads NUMBA_CACHE_DIR once, at its import)
     finally:
