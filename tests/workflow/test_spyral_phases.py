@@ -32,9 +32,10 @@ from spyral_configs import (
     spyral_pointcloud,
     write_config,
 )
-from workflow_runner import run_snakemake
+from workflow_runner import REPOSITORY, run_snakemake
 
 from spyralflow.framework.provenance import PROVENANCE_KEY
+from spyralflow.generator import ConfigError, prepare_workflow
 
 pytestmark = [pytest.mark.spyral, pytest.mark.slow]
 
@@ -260,15 +261,41 @@ KEY = "phases[0].parameters"
 PLAN_ONLY = pytest.mark.xdist_group("tests/workflow/test_spyral_phases.py:plan_only")
 
 
+def _plan_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> str:
+    """The ConfigError message of planning ``config`` in ``tmp_path``, in this process: the
+    generator call the Snakefile makes (after a YAML round trip, as Snakemake reads it)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        prepare_workflow(
+            yaml.safe_load(yaml.safe_dump(config)),
+            REPOSITORY / "workflow",
+            cache_folder=tmp_path / "cache",
+            claim=False,
+        )
+    return str(caught.value)
+
+
+@PLAN_ONLY
+def test_yaml_1_1_float_is_one_message_and_starts_no_job(tmp_path: Path) -> None:
+    """The whole way through snakemake: one message, and no workspace made."""
+    text = _yaml_1_1_float(yaml.safe_dump(_interp_config()))
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "config.yaml").write_text(text)
+    result = run_snakemake(tmp_path, "--cores", "2")
+    assert result.returncode != 0
+    message = (
+        f"config key '{KEY}.solver_params.ic_max_val': expected number, got the string "
+        "'1.0e9'; YAML 1.1"
+    )
+    assert message in result.output, result.output[-2000:]
+    assert result.output.count("config key '") == 1
+    assert not (tmp_path / "workspace").exists()
+
+
 @PLAN_ONLY
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (
-            None,
-            f"config key '{KEY}.solver_params.ic_max_val': expected number, got the string "
-            "'1.0e9'; YAML 1.1",
-        ),
         (_missing_field, f"config key '{KEY}.solver_params.n_time_steps': missing field"),
         (_unknown_field, f"config key '{KEY}.solver_params.n_time_step': unknown field(s)"),
         (
@@ -283,23 +310,15 @@ PLAN_ONLY = pytest.mark.xdist_group("tests/workflow/test_spyral_phases.py:plan_o
         ),
     ],
 )
-def test_bad_parameter_is_one_message_and_starts_no_job(
-    tmp_path: Path, change, message: str
+def test_bad_spyral_parameter_is_one_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change, message: str
 ) -> None:
     config = _interp_config()
-    text = yaml.safe_dump(config)
-    if change is None:
-        text = _yaml_1_1_float(text)
-    else:
-        change(config)
-        text = yaml.safe_dump(config)
+    change(config)
     (tmp_path / "inputs").mkdir()
-    (tmp_path / "config.yaml").write_text(text)
-    result = run_snakemake(tmp_path, "--cores", "2")
-    assert result.returncode != 0
-    assert message in result.output, result.output[-2000:]
-    assert result.output.count("config key '") == 1
-    assert not (tmp_path / "workspace").exists()
+    error = _plan_error(tmp_path, monkeypatch, config)
+    assert message in error
+    assert error.count("config key '") == 1
 
 
 @PLAN_ONLY
@@ -320,18 +339,18 @@ def test_bad_parameter_is_one_message_and_starts_no_job(
     ],
 )
 def test_phase_that_cannot_load_is_one_message(
-    tmp_path: Path, module_text: str, class_path: str, message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module_text: str, class_path: str, message: str
 ) -> None:
     package = tmp_path / "code" / "brokenphases"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "phase.py").write_text(module_text)
+    monkeypatch.syspath_prepend(str(tmp_path / "code"))
+    for name in ("brokenphases", "brokenphases.phase"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     config = pipeline_config([{"class": class_path, "parameters": {}}], RUNS, input_folder="in")
-    write_config(tmp_path, config)
-    result = run_snakemake(tmp_path, "--cores", "2", python_path=[tmp_path / "code"])
-    assert result.returncode != 0
-    assert f"config key 'phases[0].class': {message}" in result.output, result.output[-2000:]
-    assert not (tmp_path / "workspace").exists()
+    error = _plan_error(tmp_path, monkeypatch, config)
+    assert f"config key 'phases[0].class': {message}" in error
 
 
 @PLAN_ONLY
@@ -350,10 +369,8 @@ def test_phase_that_cannot_load_is_one_message(
         ),
     ],
 )
-def test_entry_folders_errors_name_the_key(tmp_path: Path, folders: dict, message: str) -> None:
+def test_entry_folders_errors_name_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folders: dict, message: str
+) -> None:
     config = pipeline_config([spyral_interp_solver()], RUNS, entry_folders=folders)
-    write_config(tmp_path, config)
-    result = run_snakemake(tmp_path, "--cores", "2")
-    assert result.returncode != 0
-    assert message in result.output, result.output[-2000:]
-    assert not (tmp_path / "workspace").exists()
+    assert message in _plan_error(tmp_path, monkeypatch, config)
