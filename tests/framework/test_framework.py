@@ -306,6 +306,31 @@ def test_in_process_kernels_and_own_phase_jobs_share_the_package_cache(tmp_path:
     assert _python_output(job, tmp_path, environment) == expected
 
 
+def test_foreign_phase_jobs_cache_plain_njit_kernels(tmp_path: Path) -> None:
+    """A foreign phase's plain ``@njit`` kernel (Spyral's are) is compiled by the first job of
+    its code hash and loaded by the next; ``cache=False`` and code numba cannot cache (no source
+    file) still compile as they would."""
+    (tmp_path / "plainkernels.py").write_text(
+        "from numba import njit\n"
+        "@njit\ndef bare(x):\n    return x + 1\n"
+        "@njit(fastmath=True)\ndef with_options(x):\n    return x * 2.0\n"
+        "@njit(cache=False)\ndef uncached(x):\n    return x - 1\n"
+        "namespace = {}\nexec('def typed(x):\\n    return x + 5', namespace)\n"
+        "typed = njit(namespace['typed'])\n"
+    )
+    script = (
+        "from spyralflow.framework.kernels import prepare_numba; "
+        "prepare_numba('0123abcd', own_phase=False)\n"
+        "import plainkernels as k\n"
+        "kernels = (k.bare, k.with_options, k.uncached, k.typed)\n"
+        "print(k.bare(1), k.with_options(2.0), k.uncached(3), k.typed(1), "
+        "*[sum(f.stats.cache_hits.values()) for f in kernels])"
+    )
+    environment = {"SPYRALFLOW_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    assert _python_output(script, tmp_path, environment) == "2 4.0 2 6 0 0 0 0"
+    assert _python_output(script, tmp_path, environment) == "2 4.0 2 6 1 1 0 0"
+
+
 class _Queue:
     def __init__(self) -> None:
         self.messages: list[StatusMessage] = []

@@ -7,6 +7,7 @@ calls ``prepare_numba`` first thing in every phase job.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 from pathlib import Path
 
@@ -64,8 +65,52 @@ def prepare_numba(code_hash: str, own_phase: bool = True) -> None:
             os.environ["NUMBA_CACHE_DIR"] = str(package_cache_folder())
         elif code_hash:
             os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_folder(code_hash))
+            cache_plain_kernels()
     if own_phase:
         skip_numba_extensions()
+
+
+def cache_plain_kernels() -> None:
+    """Make ``numba.njit`` and ``numba.jit`` cache by default, for a foreign phase's kernels.
+
+    Spyral's kernels are plain ``@njit``: uncached, every Spyral job compiled them again (8 to
+    15 s of each job). Caching changes only where the machine code comes from, not the code, and
+    the phase's folder per code hash keeps it from going stale; a kernel that asks for
+    ``cache=False`` keeps it, and one numba cannot cache (a closure, jitclass methods) is compiled
+    as before. Call it before the phase's modules import numba's decorators.
+    """
+    import numba
+
+    if getattr(numba.njit, "_spyralflow_caching", False):
+        return
+    numba.njit = _caching_by_default(numba.njit)
+    numba.jit = _caching_by_default(numba.jit)
+
+
+def _caching_by_default(decorator):
+    """``decorator`` (numba's njit or jit) with ``cache=True`` unless the caller says otherwise."""
+
+    def cached(*args, **options):
+        if "cache" in options:
+            return decorator(*args, **options)
+        if args and inspect.isfunction(args[0]):  # bare ``@njit``
+            return _compile_cached(decorator, args[0], args[1:], options)
+        return lambda function: _compile_cached(decorator, function, args, options)
+
+    cached.__doc__, cached.__wrapped__ = decorator.__doc__, decorator
+    cached._spyralflow_caching = True
+    return cached
+
+
+def _compile_cached(decorator, function, signatures: tuple, options: dict):
+    """The kernel of ``function`` with caching, or without where numba cannot cache it (no
+    source file to key it on: code typed at a prompt or built with ``exec``)."""
+    try:
+        return decorator(*signatures, cache=True, **options)(function)
+    except RuntimeError as error:
+        if "cannot cache" not in str(error):
+            raise
+        return decorator(*signatures, **options)(function)
 
 
 def package_source_digest() -> str:
