@@ -42,12 +42,10 @@ import numpy as np
 import physics_matrix  # first: it points numba at the package's cache
 
 from spyralflow.phases.detector import DetectorParameters
-from spyralflow.phases.interp_solver import InterpSolverPhase, SolverParameters
 from spyralflow.phases.interp_solver.fit import FitSkipped, TrackEstimate, TrackFitter
 from spyralflow.phases.interp_solver.mesh import load_mesh
 from spyralflow.simulation import engine
 from spyralflow.simulation.engine_cloud import EngineCloudBuilder
-from spyralflow.simulation.run import RunStreams
 from spyralflow.summary.metrics import robust_sigma
 
 EJECTILE_ROW = 2
@@ -60,17 +58,7 @@ def sample_fitter(sample: tuple, folder: Path) -> TrackFitter:
     name = sample[0]
     gas, pid = physics_matrix.target_files(sample, folder)
     detector = DetectorParameters(magnetic_field=sample[6])
-    phase = InterpSolverPhase(
-        SolverParameters(
-            gas_data_path=gas,
-            particle_id_filename=pid,
-            ic_min_val=None,
-            ic_max_val=None,
-            beam_sigma=physics_matrix.BEAM_SIGMA_MM,
-            **physics_matrix.mesh_of(name),
-        ),
-        detector,
-    )
+    phase = physics_matrix.solver_phase(detector, gas, pid, physics_matrix.mesh_of(name))
     phase.create_assets(folder)
     gate = phase.particle_gate()
     mesh = load_mesh(phase.mesh_specification(gate), phase.get_asset_storage_path(folder))
@@ -95,11 +83,7 @@ def fit_errors(sample: tuple, events: int, diffusion: float, fitter: TrackFitter
     settings = physics_matrix.simulation_settings(sample, events)
     detector = dataclasses.replace(settings.detector, diffusion=diffusion)
     settings = dataclasses.replace(settings, detector=detector)
-    streams = RunStreams.for_run(physics_matrix.SEED, physics_matrix.RUN)
-    gas = engine.build_gas(settings)
-    pipeline = engine.build_kinematics_pipeline(settings, gas)
-    config = engine.build_detector_config(settings, gas)
-    kinematics = engine.sample_kinematics(pipeline, events, streams.kinematics)
+    _, config, kinematics = physics_matrix.seeded_events(settings)
     builder = EngineCloudBuilder(config)
     rng = np.random.default_rng(DETECTOR_SEED)
     rows = []

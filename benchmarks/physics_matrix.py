@@ -42,6 +42,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
@@ -142,6 +143,17 @@ def simulation_settings(sample: tuple, events: int) -> SimulationSettings:
     )
 
 
+def seeded_events(settings: SimulationSettings) -> tuple[RunStreams, Any, Any]:
+    """The run's random streams, the engine's detector config and the seeded kinematics of
+    ``settings.events_per_run`` events (the same events for every detector variant)."""
+    streams = RunStreams.for_run(SEED, RUN)
+    gas = engine.build_gas(settings)
+    pipeline = engine.build_kinematics_pipeline(settings, gas)
+    config = engine.build_detector_config(settings, gas)
+    kinematics = engine.sample_kinematics(pipeline, settings.events_per_run, streams.kinematics)
+    return streams, config, kinematics
+
+
 def simulate(settings: SimulationSettings, folder: Path) -> tuple[Path, Path]:
     """Point clouds and truth of one seeded run (no traces: both tools start at Cluster)."""
     clouds = folder / "pointcloud" / f"run_{RUN:04d}.h5"
@@ -149,13 +161,9 @@ def simulate(settings: SimulationSettings, folder: Path) -> tuple[Path, Path]:
     if clouds.exists() and truth.exists():
         return clouds, truth
     clouds.parent.mkdir(parents=True, exist_ok=True)
-    streams = RunStreams.for_run(SEED, RUN)
     engine.enable_engine_jit_cache()
-    gas = engine.build_gas(settings)
-    pipeline = engine.build_kinematics_pipeline(settings, gas)
-    config = engine.build_detector_config(settings, gas)
+    streams, config, kinematics = seeded_events(settings)
     n = settings.events_per_run
-    kinematics = engine.sample_kinematics(pipeline, n, streams.kinematics)
     particles = engine.default_particles(len(kinematics.proton_numbers))
     builder = EngineCloudBuilder(config)
     detected_events = []
@@ -198,15 +206,11 @@ def target_files(sample: tuple, folder: Path) -> tuple[Path, Path]:
     return gas, pid
 
 
-def run_ours(
-    clouds: Path, detector: DetectorParameters, gas: Path, pid: Path, ws: Path, mesh: dict
-) -> Path:
-    progress = ProgressLog(min_interval_s=3600)
-    rng = np.random.default_rng(0)
-    payload = PhaseResult(artifacts={"pointcloud": clouds}, successful=True, run_number=RUN)
-    payload = ClusterPhase(CLUSTER, detector).run(payload, ws, progress, rng)
-    payload = EstimationPhase(ESTIMATE, detector).run(payload, ws, progress, rng)
-    solver = InterpSolverPhase(
+def solver_phase(
+    detector: DetectorParameters, gas: Path, pid: Path, mesh: dict
+) -> InterpSolverPhase:
+    """spyralflow's InterpSolver with the matrix's parameters (no IC gate, the beam prior)."""
+    return InterpSolverPhase(
         SolverParameters(
             gas_data_path=gas,
             particle_id_filename=pid,
@@ -217,6 +221,17 @@ def run_ours(
         ),
         detector,
     )
+
+
+def run_ours(
+    clouds: Path, detector: DetectorParameters, gas: Path, pid: Path, ws: Path, mesh: dict
+) -> Path:
+    progress = ProgressLog(min_interval_s=3600)
+    rng = np.random.default_rng(0)
+    payload = PhaseResult(artifacts={"pointcloud": clouds}, successful=True, run_number=RUN)
+    payload = ClusterPhase(CLUSTER, detector).run(payload, ws, progress, rng)
+    payload = EstimationPhase(ESTIMATE, detector).run(payload, ws, progress, rng)
+    solver = solver_phase(detector, gas, pid, mesh)
     solver.create_assets(ws)
     payload = solver.run(payload, ws, progress, rng)
     return Path(payload.artifacts["interp_solver"])
