@@ -6,6 +6,7 @@ calls ``prepare_numba`` first thing in every phase job.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -90,6 +91,7 @@ def cache_plain_kernels() -> None:
 def _caching_by_default(decorator):
     """``decorator`` (numba's njit or jit) with ``cache=True`` unless the caller says otherwise."""
 
+    @functools.wraps(decorator)
     def cached(*args, **options):
         if "cache" in options:
             return decorator(*args, **options)
@@ -97,7 +99,6 @@ def _caching_by_default(decorator):
             return _compile_cached(decorator, args[0], args[1:], options)
         return lambda function: _compile_cached(decorator, function, args, options)
 
-    cached.__doc__, cached.__wrapped__ = decorator.__doc__, decorator
     cached._spyralflow_caching = True
     return cached
 
