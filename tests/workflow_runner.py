@@ -92,6 +92,21 @@ def run_snakemake(
     return SnakemakeRun(completed.returncode, completed.stdout + completed.stderr)
 
 
+def planning_error(config: dict, folder: Path) -> str:
+    """The ConfigError message of planning ``config`` in this process, the generator call the
+    Snakefile makes (rules cached under ``folder``, no claim on the workspace). Fails the test if
+    the config plans."""
+    from spyralflow.generator import ConfigError, prepare_workflow
+
+    try:
+        prepare_workflow(
+            config, REPOSITORY / "workflow", cache_folder=folder / "cache", claim=False
+        )
+    except ConfigError as error:
+        return str(error)
+    raise AssertionError("the config planned without a ConfigError")
+
+
 def run_why(
     workdir: Path, configfile: str = "config.yaml", python_path: list[Path] = ()
 ) -> subprocess.CompletedProcess:

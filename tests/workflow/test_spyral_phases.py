@@ -32,10 +32,9 @@ from spyral_configs import (
     spyral_pointcloud,
     write_config,
 )
-from workflow_runner import REPOSITORY, run_snakemake
+from workflow_runner import planning_error, run_snakemake
 
 from spyralflow.framework.provenance import PROVENANCE_KEY
-from spyralflow.generator import ConfigError, prepare_workflow
 
 pytestmark = [pytest.mark.spyral, pytest.mark.slow]
 
@@ -265,14 +264,7 @@ def _plan_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -
     """The ConfigError message of planning ``config`` in ``tmp_path``, in this process: the
     generator call the Snakefile makes (after a YAML round trip, as Snakemake reads it)."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError) as caught:
-        prepare_workflow(
-            yaml.safe_load(yaml.safe_dump(config)),
-            REPOSITORY / "workflow",
-            cache_folder=tmp_path / "cache",
-            claim=False,
-        )
-    return str(caught.value)
+    return planning_error(yaml.safe_load(yaml.safe_dump(config)), tmp_path)
 
 
 @PLAN_ONLY
