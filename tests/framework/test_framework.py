@@ -275,6 +275,21 @@ def test_phase_jobs_load_no_numba_extensions(tmp_path: Path) -> None:
     assert _python_output(script, tmp_path) == "[]"
 
 
+def test_job_setup_does_not_import_numba(tmp_path: Path) -> None:
+    """Importing numba is half a second: a job whose phase never uses it does not pay it, and
+    the setup (no extensions, caching decorators) still applies once the phase imports it."""
+    # Own phases: extensions skipped; foreign phases: extensions kept, kernels cached.
+    for own_phase, expected in ((True, "False True False"), (False, "False False True")):
+        script = (
+            "import sys; from spyralflow.framework.kernels import prepare_numba;"
+            f"prepare_numba('0123abcd', own_phase={own_phase}); before = 'numba' in sys.modules;"
+            "import numba; from numba.core import entrypoints;"
+            "print(before, entrypoints._already_initialized,"
+            " getattr(numba.njit, '_spyralflow_caching', False))"
+        )
+        assert _python_output(script, tmp_path) == expected, f"own_phase={own_phase}"
+
+
 def test_foreign_phase_jobs_keep_numba_extensions(tmp_path: Path) -> None:
     """Spyral's kernels call np.fft, which only the rocket_fft extension types for numba."""
     script = (

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.abc
+import importlib.util
 import inspect
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 CACHE_VARIABLE = "SPYRALFLOW_CACHE_DIR"
 """Overrides the machine-wide cache folder (default ``$XDG_CACHE_HOME/spyralflow``)."""
@@ -43,11 +48,16 @@ def skip_numba_extensions() -> None:
     Numba imports every installed extension before it dispatches its first kernel, cached or
     not; here that is ``vector`` (which imports sympy) and ``rocket_fft`` (scipy.fft): about a
     second of every job, for types no spyralflow kernel uses. ``init_all`` marks itself done
-    through this module flag, so setting it first is the one way to skip them.
+    through this module flag, so setting it first is the one way to skip them. Applied when
+    numba is imported (``after_numba_import``), so a job that never uses numba does not import it.
     """
-    from numba.core import entrypoints
 
-    entrypoints._already_initialized = True
+    def mark_initialised(numba: ModuleType) -> None:
+        from numba.core import entrypoints
+
+        entrypoints._already_initialized = True
+
+    after_numba_import(mark_initialised)
 
 
 def prepare_numba(code_hash: str, own_phase: bool = True) -> None:
@@ -78,14 +88,58 @@ def cache_plain_kernels() -> None:
     15 s of each job). Caching changes only where the machine code comes from, not the code, and
     the phase's folder per code hash keeps it from going stale; a kernel that asks for
     ``cache=False`` keeps it, and one numba cannot cache (a closure, jitclass methods) is compiled
-    as before. Call it before the phase's modules import numba's decorators.
+    as before. Call it before the phase's modules import numba's decorators; the decorators are
+    replaced when numba is imported (``after_numba_import``).
     """
-    import numba
+    after_numba_import(_make_decorators_cache)
 
+
+def _make_decorators_cache(numba: ModuleType) -> None:
     if getattr(numba.njit, "_spyralflow_caching", False):
         return
     numba.njit = _caching_by_default(numba.njit)
     numba.jit = _caching_by_default(numba.jit)
+
+
+def after_numba_import(callback: Callable[[ModuleType], None]) -> None:
+    """Call ``callback(numba)`` now if numba is imported, else right after its import.
+
+    A job sets numba up without importing it (half a second), so that a phase which never uses
+    numba does not pay for it.
+    """
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        callback(numba)
+        return
+    hook = next((f for f in sys.meta_path if isinstance(f, _AfterNumbaImport)), None)
+    if hook is None:
+        hook = _AfterNumbaImport()
+        sys.meta_path.insert(0, hook)
+    hook.callbacks.append(callback)
+
+
+class _AfterNumbaImport(importlib.abc.MetaPathFinder):
+    """Finds numba with the other finders and runs the callbacks once its module has run."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[ModuleType], None]] = []
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname != "numba":
+            return None
+        sys.meta_path.remove(self)  # one use; the search below must not come back here
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            for callback in self.callbacks:
+                callback(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def _caching_by_default(decorator):
