@@ -17,9 +17,10 @@ import pytest
 
 from spyralflow.framework.atomic import atomic_output
 from spyralflow.framework.codehash import code_hash, import_closure
-from spyralflow.framework.job import PhaseJob, PhaseJobError, run_phase
+from spyralflow.framework.job import PhaseJob, PhaseJobError, check_input_lineage, run_phase
 from spyralflow.framework.parameters import ParameterError, build_constructor_arguments
 from spyralflow.framework.phase import PhaseLike, PhaseResult
+from spyralflow.framework.provenance import read_provenance
 from spyralflow.framework.runs import discover_runs, form_run_string
 from spyralflow.framework.schema import ResultSchema, same_content
 from spyralflow.framework.seeding import phase_rng
@@ -190,6 +191,21 @@ def test_job_errors_name_the_run_phase_and_files(tmp_path: Path) -> None:
     run_phase(_job(tmp_path, "ok"), 2, {"trace": source}, expected)
     assert expected["text"].exists()
     assert (tmp_path / "Quiet" / "run_0002.txt.provenance.json").exists()
+
+
+def test_rerun_of_a_sidecar_artifact_carries_the_new_lineage(tmp_path: Path) -> None:
+    """A JSON or text artifact keeps its provenance in a sidecar, which Snakemake does not
+    remove before a rerun: the rerun's artifact must not pass for the old lineage's (found on the
+    shipped pipeline: an Estimation rerun left its summary's old sidecar, and InterpSolver
+    refused the new summary as stale)."""
+    source = tmp_path / "run_0002.h5"
+    source.write_text("x")
+    expected = {"text": tmp_path / "Quiet" / "run_0002.txt"}
+    for lineage in ("first-lineage", "second-lineage"):
+        job = PhaseJob(f"{__name__}._Quiet", {"behaviour": "ok"}, "abc", tmp_path, 1, lineage)
+        run_phase(job, 2, {"trace": source}, expected)
+        assert read_provenance(expected["text"])["lineage"] == lineage
+        check_input_lineage("downstream", expected, {"text": lineage})
 
 
 def test_cli_job_limits_numerical_threads_to_the_rule_threads(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from spyralflow.framework.provenance import (
     Provenance,
     describe_provenance,
     provenance_context,
+    provenance_sidecar,
     read_provenance,
     stamp_provenance,
 )
@@ -197,6 +198,10 @@ def run_phase(
             raise PhaseJobError(f"{label}: input artifact '{key}' is missing: {path}")
     check_input_lineage(label, incoming, job.input_lineages)
     _prepare_workspace(phase, job.workspace)
+    # Snakemake removes the declared outputs before a job, not their sidecars: a sidecar left
+    # from an earlier lineage would be taken as the new artifact's provenance.
+    for path in expected_outputs.values():
+        provenance_sidecar(Path(path)).unlink(missing_ok=True)
     payload = PhaseResult(
         artifacts={k: Path(v) for k, v in incoming.items()}, successful=True, run_number=run
     )

@@ -89,6 +89,11 @@ def provenance_context(provenance: Provenance) -> Iterator[None]:
         _current.reset(token)
 
 
+def provenance_sidecar(path: Path) -> Path:
+    """Where the provenance of an artifact that cannot hold it (JSON, text) is kept."""
+    return path.with_name(path.name + ".provenance.json")
+
+
 def read_provenance(path: Path) -> dict[str, Any] | None:
     """The provenance stored in an HDF5 or parquet artifact, None if it has none."""
     path = Path(path)
@@ -103,7 +108,7 @@ def read_provenance(path: Path) -> dict[str, Any] | None:
         metadata = pq.read_schema(path).metadata or {}
         text = metadata.get(PROVENANCE_KEY.encode())
     else:
-        sidecar = path.with_name(path.name + ".provenance.json")
+        sidecar = provenance_sidecar(path)
         text = sidecar.read_text() if sidecar.exists() else None
     if text is None:
         return None
@@ -138,5 +143,5 @@ def stamp_provenance(path: Path, provenance: Provenance) -> None:
     else:
         from spyralflow.framework.atomic import atomic_output
 
-        with atomic_output(path.with_name(path.name + ".provenance.json")) as temporary:
+        with atomic_output(provenance_sidecar(path)) as temporary:
             temporary.write_text(text)
