@@ -244,7 +244,7 @@ def test_why_names_the_simulation_phase_and_summary_changes(analysed: Path) -> N
 
 
 def test_kinematics_edit_reruns_only_it_and_what_follows(analysed: Path) -> None:
-    """Last in the module: it edits the config (and restores it)."""
+    """Near the end of the module: it edits the config (and restores it)."""
     path = analysed / "config.yaml"
     original = path.read_text()
     config = yaml.safe_load(original)
@@ -265,3 +265,25 @@ def test_kinematics_edit_reruns_only_it_and_what_follows(analysed: Path) -> None
         }, counts
     finally:
         path.write_text(original)
+
+
+def test_estimation_edit_reruns_what_follows_and_refuses_nothing(analysed: Path) -> None:
+    """Last in the module (it leaves the config edited). Estimation's summary JSON keeps its
+    provenance in a sidecar, which Snakemake does not remove before the rerun: the new summary
+    must carry the new lineage, or InterpSolver refuses it as stale."""
+    path = analysed / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    estimation = next(phase for phase in config["phases"] if "Estimation" in phase["class"])
+    estimation["parameters"]["estimate_params"]["min_total_trajectory_points"] += 1
+    path.write_text(yaml.safe_dump(config))
+    result = run_snakemake(analysed, "--cores", "2")
+    assert result.returncode == 0, result.output[-3000:]
+    counts = result.job_counts
+    for phase in ("Estimation", "InterpSolver", "Kinematics"):
+        assert counts.get(phase) == len(RUNS), counts
+    assert "Pointcloud" not in counts and "Cluster" not in counts, counts
+    for run in RUNS:
+        folder = analysed / "workspace" / "Estimation"
+        table = read_provenance(folder / f"run_{run:04d}.parquet")
+        summary = read_provenance(folder / f"run_{run:04d}_summary.json")
+        assert summary["lineage"] == table["lineage"]
