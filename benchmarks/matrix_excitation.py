@@ -40,11 +40,10 @@ from spyralflow.spectrum.peaks import (  # noqa: E402
 BIN_WIDTH_MEV = 0.1
 
 
-def excitation(sample: tuple, folder: Path) -> np.ndarray:
-    """Finite Ex of every fit of the sample (MeV)."""
+def kinematics_phase(sample: tuple, folder: Path) -> KinematicsPhase:
+    """The Kinematics phase of a sample's reaction, gas and field."""
     _, target, ejectile, *_, field = sample
-    solver = next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
-    phase = KinematicsPhase(
+    return KinematicsPhase(
         ReactionParameters(
             target=target,
             projectile=(6, 16),
@@ -54,10 +53,21 @@ def excitation(sample: tuple, folder: Path) -> np.ndarray:
         ),
         DetectorParameters(magnetic_field=field),
     )
+
+
+def kinematics_table(sample: tuple, folder: Path) -> pl.DataFrame:
+    """The Kinematics phase's table of the sample's fits (one row per fit)."""
+    phase = kinematics_phase(sample, folder)
+    solver = next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
     workspace = folder / "spyralflow"
     payload = PhaseResult(artifacts={"interp_solver": solver}, successful=True, run_number=RUN)
     result = phase.run(payload, workspace, ProgressLog(min_interval_s=3600), None)
-    ex = pl.read_parquet(result.artifacts["kinematics"])["ex"].to_numpy()
+    return pl.read_parquet(result.artifacts["kinematics"])
+
+
+def excitation(sample: tuple, folder: Path) -> np.ndarray:
+    """Finite Ex of every fit of the sample (MeV)."""
+    ex = kinematics_table(sample, folder)["ex"].to_numpy()
     return ex[np.isfinite(ex)]
 
 
