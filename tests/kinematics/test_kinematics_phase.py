@@ -4,6 +4,8 @@ cannot give an excitation energy."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,17 @@ def test_a_table_without_solver_columns_is_named(tmp_path: Path) -> None:
     pl.DataFrame({"event": [1], "ke": [2.0]}).write_parquet(path)
     with pytest.raises(ArtifactFormatError, match=r"run_0007_2H\.parquet.*lacks column"):
         _run(tmp_path, path)
+
+
+def test_kinematics_phase_does_not_import_the_solver() -> None:
+    """A Kinematics job needs the solver's target files, not its fit: importing the fit
+    (scipy.optimize, numba) took a second of each job."""
+    script = (
+        "import sys; import spyralflow.phases.kinematics;"
+        "print(sorted({'numba', 'scipy.optimize', 'spyralflow.phases.interp_solver.fit'}"
+        " & set(sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]"
