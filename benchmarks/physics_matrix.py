@@ -55,6 +55,7 @@ from spyralflow.phases.cluster import (  # noqa: E402
     ClusterParameters,
     ClusterPhase,
     ContinuityJoinParameters,
+    EndJoinParameters,
     HdbscanParameters,
     HelixCaptureParameters,
 )
@@ -100,6 +101,7 @@ CLUSTER = ClusterParameters(
     overlap_join=None,
     direction_threshold=0.5,
     outlier_scale_factor=0.1,
+    end_join=EndJoinParameters(),
     helix_capture=HelixCaptureParameters(),
 )
 ESTIMATE = EstimateParameters(min_total_trajectory_points=30, smoothing_factor=100.0)
@@ -244,6 +246,7 @@ def spyral_inputs(
     on (its inputs and parameters; Spyral itself is pinned)."""
     cluster = dataclasses.asdict(CLUSTER)
     cluster.pop("helix_capture")
+    cluster.pop("end_join")
     cluster.pop("tripclust_parameters")
     settings = {
         "workspace": str(ws),

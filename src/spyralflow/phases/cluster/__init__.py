@@ -19,6 +19,9 @@ Deliberate differences from Spyral 1.1.2 (each one of its bugs):
 - the direction's azimuth steps are unwrapped across 0/2 pi, zero steps are not counted as
   backwards, a degenerate circle gives NONE, and repeated z values do not raise;
 - a cloud whose z is out of order is sorted and clustered (Spyral drops the event);
+- optional, not in Spyral (``end_join``, on in the shipped config): after the continuity or
+  overlap join, clusters that touch at an end of each and continue one another are joined
+  (``end_join``: HDBSCAN splits tracks where their density changes);
 - optional, not in Spyral (``helix_capture``, on in the shipped config): after the joins a
   cluster that follows a helix takes back the turns other clusters hold (``helix_capture``).
 
@@ -36,6 +39,7 @@ job imports neither scikit-learn nor its private modules.
 from spyralflow.phases.cluster.parameters import (
     ClusterParameters,
     ContinuityJoinParameters,
+    EndJoinParameters,
     HdbscanParameters,
     HelixCaptureParameters,
     OverlapJoinParameters,
@@ -47,6 +51,7 @@ __all__ = [
     "ClusterParameters",
     "ClusterPhase",
     "ContinuityJoinParameters",
+    "EndJoinParameters",
     "HdbscanParameters",
     "HelixCaptureParameters",
     "OverlapJoinParameters",

@@ -13,6 +13,7 @@ import numpy as np
 
 from spyralflow.io.cluster_file import Direction
 from spyralflow.phases.cluster.direction import track_direction
+from spyralflow.phases.cluster.end_join import join_ends
 from spyralflow.phases.cluster.hdbscan import NOISE_LABEL, hdbscan_labels
 from spyralflow.phases.cluster.helix_capture import capture_turns
 from spyralflow.phases.cluster.joins import LabeledCluster, join_continuity, join_overlap
@@ -101,6 +102,8 @@ def cluster_cloud(cloud: np.ndarray, parameters: ClusterParameters) -> list[Foun
         clusters = join_continuity(clusters, parameters.continuity_join)
     elif parameters.overlap_join is not None:
         clusters = join_overlap(clusters, parameters.overlap_join)
+    if parameters.end_join is not None:
+        clusters = join_ends(clusters, parameters.end_join)
     if parameters.helix_capture is not None:
         clusters = capture_turns(clusters, parameters.helix_capture)
     found = []

@@ -73,6 +73,33 @@ class OverlapJoinParameters:
 
 
 @dataclass(frozen=True)
+class EndJoinParameters:
+    """Settings of the end-to-end join (not in Spyral).
+
+    Parameters
+    ----------
+    max_gap : float
+        Largest distance (mm) between the nearest points of two clusters that may join: a
+        track's pieces touch (pads are 5-10 mm, charge spreads over several).
+    end_window : float
+        The points of a cluster within this distance (mm) of the junction give its direction
+        there.
+    min_end_offset : float
+        The junction must be an end of both clusters: the mean of the window lies at least this
+        fraction of ``end_window`` behind the junction point (about half of it at an end, about
+        zero in the middle of a track).
+    min_alignment : float
+        Smallest cosine between the direction into the junction along one cluster and out of
+        it along the other: one track goes on, where two tracks from one vertex leave it.
+    """
+
+    max_gap: float = 12.0
+    end_window: float = 25.0
+    min_end_offset: float = 0.2
+    min_alignment: float = 0.7
+
+
+@dataclass(frozen=True)
 class HelixCaptureParameters:
     """Settings of the helix capture.
 
@@ -147,6 +174,9 @@ class ClusterParameters:
         azimuth steps about its circle centre are positive (negative).
     outlier_scale_factor : float
         Local outlier factor neighbours per cluster: ``max(2, int(factor * n))``.
+    end_join : EndJoinParameters or None
+        After the continuity or overlap join, clusters that continue one another end to start
+        are joined (``end_join``; not in Spyral). None (the default, Spyral's behaviour): off.
     helix_capture : HelixCaptureParameters or None
         After the joins, clusters that follow a helix take back the turns other clusters hold
         (``helix_capture``; not in Spyral). None (the default, Spyral's behaviour): off.
@@ -161,4 +191,5 @@ class ClusterParameters:
     )
     direction_threshold: float = 0.5
     outlier_scale_factor: float = 0.1
+    end_join: EndJoinParameters | None = None
     helix_capture: HelixCaptureParameters | None = None

@@ -1,0 +1,106 @@
+"""How whole the fitted ejectile tracks are: the share of the ejectile's points in the cluster
+that was fitted, on the physics matrix, and what a missing part costs the fit.
+
+For every sample of ``physics_matrix.py`` analysed in ``--workspace`` (run it first): each
+event's ejectile points (attpc_engine's labels of the point cloud), the InterpSolver fits of the
+event's clusters, and for the fit whose cluster holds most ejectile points, its completeness
+(the fraction of the ejectile's points in that cluster) and where the missing points are (in
+another cluster, or in none). Printed per sample: fits, the fraction of them with completeness
+below 0.95, the share of the missing points found in another cluster (a split track), and the
+robust sigma of fitted / true kinetic energy - 1 (%) for the whole and the incomplete tracks.
+
+Usage:
+    python benchmarks/diagnose_clusters.py --events 1000 --workspace /tmp/physics_matrix_ex
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import polars as pl
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+
+from physics_matrix import RUN, SAMPLES  # noqa: E402
+
+from spyralflow.summary.metrics import robust_sigma  # noqa: E402
+
+EJECTILE_LABEL = EJECTILE_ROW = 2
+WHOLE = 0.95
+
+
+def _point_keys(points: np.ndarray) -> set[tuple]:
+    """Points by their rounded coordinates (a cluster copies its cloud's x, y, z)."""
+    return set(map(tuple, np.round(points[:, :3], 4)))
+
+
+def completeness(folder: Path) -> pl.DataFrame:
+    """Per event with a fit: the best fit's completeness, missing points elsewhere, dKE %."""
+    truth = pl.read_parquet(folder / "truth.parquet").filter(pl.col("particle") == EJECTILE_ROW)
+    true_ke = dict(zip(truth["event"].to_list(), truth["kinetic_energy"].to_list(), strict=True))
+    solver = next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
+    fits = pl.read_parquet(solver)
+    rows = []
+    with (
+        h5py.File(folder / "pointcloud" / f"run_{RUN:04d}.h5", "r") as clouds,
+        h5py.File(folder / "spyralflow" / "Cluster" / f"run_{RUN:04d}.h5", "r") as clusters,
+    ):
+        for (event,), event_fits in fits.group_by(["event"]):
+            labels = clouds["cloud"][f"labels_{event}"][()]
+            ejectile = _point_keys(clouds["cloud"][f"cloud_{event}"][()][labels == EJECTILE_LABEL])
+            if not ejectile or event not in true_ke:
+                continue
+            group = clusters["cluster"][f"event_{event}"]
+            members = {name: _point_keys(group[name]["cloud"][()]) for name in group}
+            best = max(
+                event_fits.iter_rows(named=True),
+                key=lambda fit: len(ejectile & members[f"cluster_{fit['cluster_index']}"]),
+            )
+            mine = members[f"cluster_{best['cluster_index']}"]
+            missing = ejectile - mine
+            others = set().union(*(keys for name, keys in members.items() if keys is not mine))
+            rows.append(
+                (
+                    event,
+                    len(ejectile & mine) / len(ejectile),
+                    len(missing & others) / len(missing) if missing else np.nan,
+                    100.0 * (best["ke"] / true_ke[event] - 1.0),
+                )
+            )
+    return pl.DataFrame(
+        rows, schema=["event", "completeness", "missing_elsewhere", "dke_percent"], orient="row"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--workspace", type=Path, default=Path("/tmp/physics_matrix_ex"))
+    arguments = parser.parse_args()
+    print(
+        f"{'sample':16} {'fits':>5} {'incomplete':>10} {'in a 2nd':>8} "
+        f"{'dKE% whole':>10} {'incomplete':>10}"
+    )
+    for sample in SAMPLES:
+        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
+        if not (folder / "spyralflow" / "InterpSolver").is_dir():
+            print(f"{sample[0]:16} not analysed in {folder}")
+            continue
+        table = completeness(folder)
+        whole = table["completeness"].to_numpy() >= WHOLE
+        elsewhere = table["missing_elsewhere"].to_numpy()[~whole]
+        dke = table["dke_percent"].to_numpy()
+        print(
+            f"{sample[0]:16} {table.height:5d} {1.0 - whole.mean():10.3f} "
+            f"{np.nanmean(elsewhere):8.2f} {robust_sigma(dke[whole]):10.2f} "
+            f"{robust_sigma(dke[~whole]):10.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
