@@ -8,6 +8,9 @@ event's clusters, and for the fit whose cluster holds most ejectile points, its 
 another cluster, or in none). Printed per sample: fits, the fraction of them with completeness
 below 0.95, the share of the missing points found in another cluster (a split track), and the
 robust sigma of fitted / true kinetic energy - 1 (%) for the whole and the incomplete tracks.
+Then, per sample, where the simulated events without a fit were lost: no point cloud, a cloud
+below the Cluster phase's ``min_cloud_size`` (with the median true vertex z of those), no
+cluster, no estimate, or no fit.
 
 Usage:
     python benchmarks/diagnose_clusters.py --events 1000 --workspace /tmp/physics_matrix_ex
@@ -26,7 +29,7 @@ import polars as pl
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 
-from physics_matrix import RUN, SAMPLES  # noqa: E402
+from physics_matrix import CLUSTER, RUN, SAMPLES  # noqa: E402
 
 from spyralflow.summary.metrics import robust_sigma  # noqa: E402
 
@@ -77,6 +80,57 @@ def completeness(folder: Path) -> pl.DataFrame:
     )
 
 
+def losses(folder: Path) -> dict[str, list[float]]:
+    """The simulated events of a sample by the stage that lost them (true vertex z, mm)."""
+    truth = pl.read_parquet(folder / "truth.parquet").filter(pl.col("particle") == EJECTILE_ROW)
+    fitted = set(
+        pl.read_parquet(
+            next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
+        )["event"].to_list()
+    )
+    estimated = set(
+        pl.read_parquet(folder / "spyralflow" / "Estimation" / f"run_{RUN:04d}.parquet")[
+            "event"
+        ].to_list()
+    )
+    stages: dict[str, list[float]] = {
+        name: [] for name in ("fitted", "no cloud", "small", "no cluster", "no estimate", "no fit")
+    }
+    with (
+        h5py.File(folder / "pointcloud" / f"run_{RUN:04d}.h5", "r") as clouds,
+        h5py.File(folder / "spyralflow" / "Cluster" / f"run_{RUN:04d}.h5", "r") as clusters,
+    ):
+        for event, vertex_z in zip(truth["event"], truth["vertex_z"], strict=True):
+            name = f"cloud_{event}"
+            points = clouds["cloud"][name].shape[0] if name in clouds["cloud"] else 0
+            found = clusters["cluster"].get(f"event_{event}")
+            if event in fitted:
+                stage = "fitted"
+            elif points == 0:
+                stage = "no cloud"
+            elif points < CLUSTER.min_cloud_size:
+                stage = "small"
+            elif found is None or len(found) == 0:
+                stage = "no cluster"
+            elif event not in estimated:
+                stage = "no estimate"
+            else:
+                stage = "no fit"
+            stages[stage].append(float(vertex_z))
+    return stages
+
+
+def print_losses(name: str, folder: Path) -> None:
+    stages = losses(folder)
+    small_z = np.median(stages["small"]) if stages["small"] else np.nan
+    print(
+        f"{name:16} {sum(len(v) for v in stages.values()):6d} {len(stages['fitted']):6d} "
+        f"{len(stages['no cloud']):8d} {len(stages['small']):6d} {small_z:10.0f} "
+        f"{len(stages['no cluster']):10d} {len(stages['no estimate']):11d} "
+        f"{len(stages['no fit']):6d}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
@@ -100,6 +154,14 @@ def main() -> None:
             f"{np.nanmean(elsewhere):8.2f} {robust_sigma(dke[whole]):10.2f} "
             f"{robust_sigma(dke[~whole]):10.2f}"
         )
+    print(
+        f"\n{'sample':16} {'events':>6} {'fitted':>6} {'no cloud':>8} {'small':>6} "
+        f"{'(vertex z)':>10} {'no cluster':>10} {'no estimate':>11} {'no fit':>6}"
+    )
+    for sample in SAMPLES:
+        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
+        if (folder / "spyralflow" / "InterpSolver").is_dir():
+            print_losses(sample[0], folder)
 
 
 if __name__ == "__main__":
