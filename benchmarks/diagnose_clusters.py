@@ -29,7 +29,7 @@ import polars as pl
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 
-from physics_matrix import CLUSTER, RUN, SAMPLES  # noqa: E402
+from physics_matrix import CLUSTER, RUN, analysed_samples, solver_output  # noqa: E402
 
 from spyralflow.summary.metrics import robust_sigma  # noqa: E402
 
@@ -46,8 +46,7 @@ def completeness(folder: Path) -> pl.DataFrame:
     """Per event with a fit: the best fit's completeness, missing points elsewhere, dKE %."""
     truth = pl.read_parquet(folder / "truth.parquet").filter(pl.col("particle") == EJECTILE_ROW)
     true_ke = dict(zip(truth["event"].to_list(), truth["kinetic_energy"].to_list(), strict=True))
-    solver = next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
-    fits = pl.read_parquet(solver)
+    fits = pl.read_parquet(solver_output(folder))
     rows = []
     with (
         h5py.File(folder / "pointcloud" / f"run_{RUN:04d}.h5", "r") as clouds,
@@ -83,11 +82,7 @@ def completeness(folder: Path) -> pl.DataFrame:
 def losses(folder: Path) -> dict[str, list[float]]:
     """The simulated events of a sample by the stage that lost them (true vertex z, mm)."""
     truth = pl.read_parquet(folder / "truth.parquet").filter(pl.col("particle") == EJECTILE_ROW)
-    fitted = set(
-        pl.read_parquet(
-            next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
-        )["event"].to_list()
-    )
+    fitted = set(pl.read_parquet(solver_output(folder))["event"].to_list())
     estimated = set(
         pl.read_parquet(folder / "spyralflow" / "Estimation" / f"run_{RUN:04d}.parquet")[
             "event"
@@ -140,11 +135,8 @@ def main() -> None:
         f"{'sample':16} {'fits':>5} {'incomplete':>10} {'in a 2nd':>8} "
         f"{'dKE% whole':>10} {'incomplete':>10}"
     )
-    for sample in SAMPLES:
-        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
-        if not (folder / "spyralflow" / "InterpSolver").is_dir():
-            print(f"{sample[0]:16} not analysed in {folder}")
-            continue
+    analysed = analysed_samples(arguments.workspace, arguments.events)
+    for sample, folder in analysed:
         table = completeness(folder)
         whole = table["completeness"].to_numpy() >= WHOLE
         elsewhere = table["missing_elsewhere"].to_numpy()[~whole]
@@ -158,10 +150,8 @@ def main() -> None:
         f"\n{'sample':16} {'events':>6} {'fitted':>6} {'no cloud':>8} {'small':>6} "
         f"{'(vertex z)':>10} {'no cluster':>10} {'no estimate':>11} {'no fit':>6}"
     )
-    for sample in SAMPLES:
-        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
-        if (folder / "spyralflow" / "InterpSolver").is_dir():
-            print_losses(sample[0], folder)
+    for sample, folder in analysed:
+        print_losses(sample[0], folder)
 
 
 if __name__ == "__main__":

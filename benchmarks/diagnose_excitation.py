@@ -32,7 +32,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 
 from matrix_excitation import kinematics_phase, kinematics_table  # noqa: E402
-from physics_matrix import POLAR_BIN_DEG, SAMPLES  # noqa: E402
+from physics_matrix import POLAR_BIN_DEG, analysed_samples  # noqa: E402
 
 from spyralflow.phases.kinematics.missing_mass import excitation_energy  # noqa: E402
 
@@ -105,11 +105,7 @@ def main() -> None:
         f"{'sample':16} {'state':>6} {'bin':7} {'fits':>5} {'reco':>7} {'polar':>7} {'ke':>7} "
         f"{'beam':>7} {'dpolar':>7} {'dKE':>7} {'dbeam':>7}"
     )
-    for sample in SAMPLES:
-        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
-        if not (folder / "spyralflow" / "InterpSolver").is_dir():
-            print(f"{sample[0]:16} not analysed in {folder}")
-            continue
+    for sample, folder in analysed_samples(arguments.workspace, arguments.events):
         print_sample(sample, folder)
 
 

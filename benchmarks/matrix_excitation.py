@@ -23,7 +23,7 @@ import polars as pl
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 
-from physics_matrix import BEAM_ENERGY, RUN, SAMPLES  # noqa: E402
+from physics_matrix import BEAM_ENERGY, RUN, analysed_samples, solver_output  # noqa: E402
 
 from spyralflow.framework.phase import PhaseResult  # noqa: E402
 from spyralflow.framework.status import ProgressLog  # noqa: E402
@@ -58,7 +58,7 @@ def kinematics_phase(sample: tuple, folder: Path) -> KinematicsPhase:
 def kinematics_table(sample: tuple, folder: Path) -> pl.DataFrame:
     """The Kinematics phase's table of the sample's fits (one row per fit)."""
     phase = kinematics_phase(sample, folder)
-    solver = next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
+    solver = solver_output(folder)
     workspace = folder / "spyralflow"
     payload = PhaseResult(artifacts={"interp_solver": solver}, successful=True, run_number=RUN)
     result = phase.run(payload, workspace, ProgressLog(min_interval_s=3600), None)
@@ -81,11 +81,7 @@ def main() -> None:
         f"{'sample':16} {'state':>6} {'centroid':>9} {'error':>6} {'offset':>7} {'core':>6} "
         f"{'tail %':>6} {'spread':>6} {'fits':>5} {'chi2/ndf':>9}"
     )
-    for sample in SAMPLES:
-        folder = arguments.workspace / f"{sample[0]}_{arguments.events}"
-        if not (folder / "spyralflow" / "InterpSolver").is_dir():
-            print(f"{sample[0]:16} not analysed in {folder}")
-            continue
+    for sample, folder in analysed_samples(arguments.workspace, arguments.events):
         ex = excitation(sample, folder)
         states = list(sample[3])
         low, high = histogram_range(ex, states, None)

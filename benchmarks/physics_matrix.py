@@ -134,6 +134,24 @@ def mesh_of(name: str) -> dict:
     return mesh
 
 
+def solver_output(folder: Path) -> Path:
+    """spyralflow's InterpSolver table of a sample analysed in ``folder``."""
+    return next((folder / "spyralflow" / "InterpSolver").glob(f"run_{RUN:04d}_*.parquet"))
+
+
+def analysed_samples(workspace: Path, events: int) -> list[tuple[tuple, Path]]:
+    """(sample, folder) of every sample this script analysed in ``workspace`` with ``events``
+    events; the others are named on stdout."""
+    found = []
+    for sample in SAMPLES:
+        folder = workspace / f"{sample[0]}_{events}"
+        if (folder / "spyralflow" / "InterpSolver").is_dir():
+            found.append((sample, folder))
+        else:
+            print(f"{sample[0]:16} not analysed in {folder}")
+    return found
+
+
 def simulation_settings(sample: tuple, events: int) -> SimulationSettings:
     _, target, ejectile, states, compound, pressure, field = sample
     return SimulationSettings.from_mapping(
