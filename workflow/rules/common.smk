@@ -2,6 +2,10 @@
 from pathlib import Path
 
 from spyralflow.generator import prepare_workflow
+from spyralflow.generator.snakemake_fixes import fix_ancient_masking
+
+# Runs behind a rebuilt asset (ancient input) are planned again (generator.snakemake_fixes).
+fix_ancient_masking()
 
 # Jobs on cluster nodes re-parse this file: only the main process claims the workspace.
 PIPELINE = prepare_workflow(
