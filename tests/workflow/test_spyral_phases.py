@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.spyral, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
 RUNS = (1, 2)
-EVENTS_PER_RUN = 12
+EVENTS_PER_RUN = 8
 SPYRAL_SEGMENT = "interp_shared_mesh"
 
 
