@@ -44,6 +44,7 @@ NUMBA_FLOOR = (
     "    return x + 1\n"
     "f(1)\n"
 )
+FLOOR_LABEL = "numba floor (1 cached kernel)"
 
 
 def timed(command: list[str], environment: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -122,9 +123,7 @@ def main() -> None:
         samples.setdefault("python -c pass", []).append(
             timed([sys.executable, "-c", "pass"], environment, workdir)
         )
-        samples.setdefault("numba floor (1 cached kernel)", []).append(
-            timed(floor_command, environment, workdir)
-        )
+        samples.setdefault(FLOOR_LABEL, []).append(timed(floor_command, environment, workdir))
         for phase, command in jobs(workdir / f"ws_warm_{repeat}").items():
             samples.setdefault(f"{phase} job, warm", []).append(
                 timed(command, environment, workdir)
@@ -135,7 +134,7 @@ def main() -> None:
                 timed(command, empty, workdir)
             )
     base_cpu = statistics.median(cpu for _, cpu in samples["python -c pass"])
-    floor_cpu = statistics.median(cpu for _, cpu in samples["numba floor (1 cached kernel)"])
+    floor_cpu = statistics.median(cpu for _, cpu in samples[FLOOR_LABEL])
     print(f"{EVENTS} events x {TRACES} traces, median of {arguments.repeat}, niceness {os.nice(0)}")
     columns = f"{'wall s':>7s} {'CPU s':>6s} {'CPU / python':>12s} {'CPU - floor':>11s}"
     print(f"{'process':36s} {columns}")

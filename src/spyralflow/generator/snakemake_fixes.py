@@ -33,7 +33,8 @@ def fix_ancient_masking() -> bool:
     -------
     bool
         Whether the fix is in place: False when this Snakemake's ``DAG`` lacks the methods it
-        wraps (a release that plans differently; ``test_snakemake_fixes`` then fails).
+        wraps (a release that plans differently; the rebuilt-asset test of
+        tests/workflow/test_lineage.py then fails).
     """
     from snakemake.dag import DAG
 
