@@ -9,7 +9,7 @@ import pytest
 from pointcloud_helpers import get_matrix, pulse
 from scipy import signal
 
-from spyralflow.phases.pointcloud.baseline import remove_baseline
+from spyralflow.phases.pointcloud.baseline import BaselineBuffers, remove_baseline
 from spyralflow.phases.pointcloud.peaks import PeakSearch, find_peaks, find_peaks_kernel
 
 GET_SEARCH = PeakSearch(
@@ -76,6 +76,19 @@ def test_frib_baseline_removal_equals_spyrals_algorithm():
     raw = np.round(rng.normal(300.0, 3.0, (8, 2048)) + pulse(2048, 1300, 900.0, 6.0))
     raw = raw.astype(np.uint16)
     np.testing.assert_array_equal(remove_baseline(raw, 100.0), spyral_baseline_removal(raw, 100.0))
+
+
+def test_reused_buffers_give_the_fresh_result_for_events_of_any_size():
+    rng = np.random.default_rng(4)
+    buffers = BaselineBuffers()
+    # Growing, shrinking and a change of trace length, as the events of a run may come.
+    for rows, samples in [(50, 512), (300, 512), (7, 512), (120, 2048), (40, 512)]:
+        raw = np.round(rng.normal(300.0, 5.0, (rows, samples))).astype(np.int16)
+        raw[:, samples // 3] += 900
+        reused = remove_baseline(raw, 20.0, buffers)
+        np.testing.assert_array_equal(reused, remove_baseline(raw, 20.0))
+        np.testing.assert_array_equal(reused, spyral_baseline_removal(raw, 20.0))
+        assert reused.flags.c_contiguous
 
 
 def test_baseline_removal_keeps_a_pulse_on_a_flat_baseline():

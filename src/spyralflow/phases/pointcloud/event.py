@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from spyralflow.io.traces import RawEvent, TriggerType
 from spyralflow.io.traces.layout import GET_CHANNEL_COLUMNS, GET_PAD_COLUMN, INVALID_PAD
 from spyralflow.phases.detector import DetectorParameters
-from spyralflow.phases.pointcloud.baseline import remove_baseline
+from spyralflow.phases.pointcloud.baseline import BaselineBuffers, remove_baseline
 from spyralflow.phases.pointcloud.cloud import assemble_cloud, calibrate_z, finish_cloud
 from spyralflow.phases.pointcloud.garfield import DriftCorrection
 from spyralflow.phases.pointcloud.ion_chamber import IonChamberSignal, ion_chamber_signal
@@ -80,6 +81,14 @@ class EventProcessor:
 
     def __post_init__(self) -> None:
         self._search = get_peak_search(self.get_params)
+        self._per_thread = threading.local()
+
+    def _buffers(self) -> BaselineBuffers:
+        """This thread's baseline work arrays (events are searched in several threads)."""
+        buffers = getattr(self._per_thread, "buffers", None)
+        if buffers is None:
+            buffers = self._per_thread.buffers = BaselineBuffers()
+        return buffers
 
     def peaks(self, get_matrix: np.ndarray) -> TracePeaks:
         """Pad numbers of the traces, and every peak of the traces that have a pad.
@@ -88,7 +97,9 @@ class EventProcessor:
         """
         pads = get_matrix[:, GET_PAD_COLUMN].astype(np.int64)
         traces = remove_baseline(
-            get_matrix[:, GET_CHANNEL_COLUMNS:], self.get_params.baseline_window_scale
+            get_matrix[:, GET_CHANNEL_COLUMNS:],
+            self.get_params.baseline_window_scale,
+            self._buffers(),
         )
         return pads, find_peaks(traces, pads != INVALID_PAD, self._search)
 
