@@ -118,10 +118,10 @@ BEAM_SIGMA_MM = 10.0
 # The alpha sample's ejectiles reach 117 MeV: with the shipped 75 MeV mesh, 30 % of them lay
 # beyond it and both tools fitted them at its edge. Both get a mesh that covers the kinematics
 # and the fits' spread beyond them. The forward alphas (103-117 MeV, under 15 deg) are nearly
-# straight, their fitted energy spreads by 9-18 MeV, and a 120 MeV edge, 3 MeV above the
-# kinematic limit, biased that bin: polar -0.21 deg, KE -4.2 MeV (median), robust sigma 18 MeV;
-# with 160 MeV, -0.11 deg, +3.8 MeV and 9 MeV (spyralflow's InterpSolver rerun on the
-# 1000-event matrix, 2026-12-02). The bins keep the 0.8 MeV spacing of the 120 MeV mesh.
+# straight, their fitted energy spreads by 6-15 MeV, and a 120 MeV edge, 3 MeV above the
+# kinematic limit, biased that bin: polar -0.169 deg, KE -3.1 MeV (median), robust sigma
+# 14.8 MeV; with 160 MeV, -0.112 deg, +4.2 MeV and 6.3 MeV (results/physics_matrix_200.txt,
+# 16 events). The bins keep the 0.8 MeV spacing of the 120 MeV mesh.
 KE_RANGE_BY_SAMPLE = {"alpha_inelastic": (160.0, 200)}
 # Most 16C(d,p) protons go backward (true polar median 101 deg): with the shipped 2-88 deg mesh
 # 13 % of that sample's events were estimated but left unfitted by both tools (outside the
