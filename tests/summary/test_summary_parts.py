@@ -90,6 +90,35 @@ def test_match_takes_the_cluster_nearest_in_brho():
     assert matched["reco_polar"][0] == 0.51 and matched["true_brho"][0] == 1.0
 
 
+def test_match_does_not_take_another_track_nearer_in_brho_alone():
+    # The event's recoil, fitted as the ejectile, lands 0.5 % from the true Brho at 7 deg; the
+    # ejectile's own fit is 2 % off in Brho at the right angle (true 47 deg).
+    truth = pl.DataFrame(
+        {
+            "run": [1],
+            "event": [0],
+            "particle": [2],
+            "polar": [0.820],
+            "vertex_z": [290.0],
+            "brho": [1.182],
+            "kinetic_energy": [33.2],
+        }
+    )
+    reconstructed = pl.DataFrame(
+        {
+            "run": [1, 1],
+            "event": [0, 0],
+            "polar": [0.119, 0.819],
+            "vertex_z": [260.0, 289.0],
+            "brho": [1.188, 1.158],
+            "kinetic_energy": [33.4, 31.8],
+        }
+    )
+    matched = match(truth, reconstructed)
+    assert matched.height == 1
+    assert matched["reco_polar"][0] == 0.819 and matched["reco_vertex_z"][0] == 289.0
+
+
 def test_states_and_lines_of_the_truth_conserve_energy():
     truth = truth_table(0, 200, np.random.default_rng(2))
     states = populated_states(truth)
