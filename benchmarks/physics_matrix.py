@@ -8,7 +8,8 @@ spyralflow's Cluster, Estimation and InterpSolver phases and by Spyral's, with t
 parameters (the shipped config's; Spyral has no helix capture). Spyral runs through
 ``cluster_spyral_runner.py`` (its estimation direction bug patched) and
 ``interp_spyral_driver.py``. Both fit the same PID gate, wide enough for the ejectile; the
-ejectile's truth is matched to the fit of its event nearest in Brho (spyralflow.summary).
+ejectile's truth is matched to the fit of its event nearest in polar angle and Brho
+(spyralflow.summary).
 
 Printed, per sample and per 15 deg bin of true polar angle, for both and their ratio
 (spyralflow / Spyral): efficiency (fitted and matched / simulated), then per quantity (polar,
