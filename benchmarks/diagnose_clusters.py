@@ -37,7 +37,7 @@ EJECTILE_LABEL = EJECTILE_ROW = 2
 WHOLE = 0.95
 
 
-def _point_keys(points: np.ndarray) -> set[tuple]:
+def point_keys(points: np.ndarray) -> set[tuple]:
     """Points by their rounded coordinates (a cluster copies its cloud's x, y, z)."""
     return set(map(tuple, np.round(points[:, :3], 4)))
 
@@ -54,11 +54,11 @@ def completeness(folder: Path) -> pl.DataFrame:
     ):
         for (event,), event_fits in fits.group_by(["event"]):
             labels = clouds["cloud"][f"labels_{event}"][()]
-            ejectile = _point_keys(clouds["cloud"][f"cloud_{event}"][()][labels == EJECTILE_LABEL])
+            ejectile = point_keys(clouds["cloud"][f"cloud_{event}"][()][labels == EJECTILE_LABEL])
             if not ejectile or event not in true_ke:
                 continue
             group = clusters["cluster"][f"event_{event}"]
-            members = {name: _point_keys(group[name]["cloud"][()]) for name in group}
+            members = {name: point_keys(group[name]["cloud"][()]) for name in group}
             best = max(
                 event_fits.iter_rows(named=True),
                 key=lambda fit: len(ejectile & members[f"cluster_{fit['cluster_index']}"]),

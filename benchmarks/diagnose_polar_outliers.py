@@ -26,7 +26,7 @@ import polars as pl
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 
-from diagnose_clusters import EJECTILE_LABEL, _point_keys  # noqa: E402
+from diagnose_clusters import EJECTILE_LABEL, point_keys  # noqa: E402
 from physics_matrix import RUN, analysed_samples, solver_output  # noqa: E402
 
 from spyralflow.summary.matching import (  # noqa: E402
@@ -65,9 +65,9 @@ def outliers(folder: Path, limit: float) -> tuple[int, pl.DataFrame]:
             cluster_index = int(event_fits.filter(taken)["cluster_index"][0])
             labels = clouds["cloud"][f"labels_{event}"][()]
             cloud = clouds["cloud"][f"cloud_{event}"][()]
-            ejectile = _point_keys(cloud[labels == EJECTILE_LABEL])
+            ejectile = point_keys(cloud[labels == EJECTILE_LABEL])
             group = clusters["cluster"][f"event_{event}"]
-            mine = _point_keys(group[f"cluster_{cluster_index}"]["cloud"][()])
+            mine = point_keys(group[f"cluster_{cluster_index}"]["cloud"][()])
             shared = len(ejectile & mine)
             rows.append(
                 (

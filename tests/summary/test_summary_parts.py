@@ -62,7 +62,7 @@ def test_robust_sigma_ignores_tails_and_describe_counts_finite_values():
     assert np.isnan(describe(np.array([]), n_truth=0)["efficiency"])
 
 
-def test_match_takes_the_cluster_nearest_in_brho():
+def test_match_takes_the_cluster_nearest_in_polar_and_brho():
     truth = pl.DataFrame(
         {
             "run": [1, 1],
