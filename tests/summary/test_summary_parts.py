@@ -12,6 +12,7 @@ from summary_inputs import truth_table
 
 from spyralflow.framework.provenance import Provenance
 from spyralflow.io.cluster_file import ClusterWriter, Direction
+from spyralflow.summary.excitation import match_kinematics
 from spyralflow.summary.kinematics import kinematic_lines, populated_states
 from spyralflow.summary.matching import match
 from spyralflow.summary.metrics import describe, robust_sigma
@@ -117,6 +118,33 @@ def test_match_does_not_take_another_track_nearer_in_brho_alone():
     matched = match(truth, reconstructed)
     assert matched.height == 1
     assert matched["reco_polar"][0] == 0.819 and matched["reco_vertex_z"][0] == 289.0
+
+
+def test_match_kinematics_does_not_take_another_track_nearer_in_energy_alone():
+    # The same event in the Kinematics phase: the recoil's row is 0.2 MeV from the true KE at
+    # 7 deg, the ejectile's 1.4 MeV off (4 %) at the right angle.
+    truth = pl.DataFrame(
+        {
+            "run": [1],
+            "event": [0],
+            "true_polar": [0.820],
+            "true_vertex_z": [290.0],
+            "true_kinetic_energy": [33.2],
+            "true_excitation": [0.0],
+        }
+    )
+    kinematics = pl.DataFrame(
+        {
+            "orig_run": [1, 1, 1],
+            "orig_event": [0, 0, 1],
+            "polar": [0.119, 0.819, 0.820],
+            "ke": [33.4, 31.8, 33.2],
+            "ex": [0.1, 1.3, 0.0],
+        }
+    )
+    matched = match_kinematics(truth, kinematics)
+    assert matched.height == 1
+    assert matched["polar"][0] == 0.819 and matched["ex"][0] == 1.3
 
 
 def test_states_and_lines_of_the_truth_conserve_energy():

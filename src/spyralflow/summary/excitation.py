@@ -1,8 +1,8 @@
 """The Kinematics phase against truth: Ex residual per state, and pulls of the fitted quantities.
 
 Kinematics rows are matched to the truth of the ejectile by event (orig_run, orig_event = run,
-event), the row nearest in kinetic energy kept. The true excitation is the residual's (kinematics
-row 3).
+event), the row nearest in polar angle and kinetic energy kept (``match_kinematics``). The true
+excitation is the residual's (kinematics row 3).
 
 Ex table, one row per true state: ``state`` (MeV), ``n_truth`` (simulated ejectiles of the
 state), ``n_reconstructed`` (matched with a finite Ex), ``efficiency``, ``centroid`` (median
@@ -20,7 +20,12 @@ import numpy as np
 import polars as pl
 
 from spyralflow.summary.kinematics import RESIDUAL_ROW
-from spyralflow.summary.matching import EJECTILE_ROW, Particle
+from spyralflow.summary.matching import (
+    EJECTILE_ROW,
+    Particle,
+    nearest_per_truth_row,
+    polar_and_relative_distance,
+)
 from spyralflow.summary.metrics import robust_sigma
 
 KINEMATICS_COLUMNS = (
@@ -85,15 +90,18 @@ def ejectile_truth(truth: pl.DataFrame, particle: Particle) -> pl.DataFrame:
 
 
 def match_kinematics(truth_rows: pl.DataFrame, kinematics: pl.DataFrame) -> pl.DataFrame:
-    """Each truth row with its event's Kinematics row nearest in kinetic energy (inner join)."""
+    """Each truth row with its event's Kinematics row nearest in polar angle and kinetic energy
+    (inner join): the least |polar difference| (rad) + |KE difference| / (2 true KE).
+
+    The weight of one half makes a relative KE difference count as the relative Brho difference
+    it amounts to (KE grows as Brho squared), as in ``matching.match``: kinetic energy alone
+    takes the recoil's fit under the ejectile's hypothesis where it lands nearer the true KE.
+    """
     rows = kinematics.rename({"orig_run": "run", "orig_event": "event"})
-    joined = truth_rows.join(rows, on=["run", "event"], how="inner")
-    return (
-        joined.with_columns((pl.col("ke") - pl.col("true_kinetic_energy")).abs().alias("distance"))
-        .sort(["run", "event", "distance"], nulls_last=True)
-        .unique(subset=["run", "event"], keep="first", maintain_order=True)
-        .drop("distance")
+    distance = polar_and_relative_distance(
+        "polar", "true_polar", "ke", "true_kinetic_energy", weight=0.5
     )
+    return nearest_per_truth_row(truth_rows, rows, distance, keys=("run", "event"))
 
 
 def ex_table(truth_rows: pl.DataFrame, matched: pl.DataFrame) -> pl.DataFrame:

@@ -102,6 +102,36 @@ def solver_rows(solver: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def nearest_per_truth_row(
+    truth_rows: pl.DataFrame,
+    reconstructed: pl.DataFrame,
+    distance: pl.Expr,
+    keys: tuple[str, ...] = KEYS,
+) -> pl.DataFrame:
+    """Each truth row joined to the reconstructed row of its event (run, event) at the least
+    ``distance``, an expression over the joined columns.
+
+    Truth rows without a reconstructed row in their event are absent; rows whose distance is
+    null come last, so they are kept only when nothing else is there.
+    """
+    joined = truth_rows.join(reconstructed, on=["run", "event"], how="inner")
+    return (
+        joined.with_columns(distance.alias("distance"))
+        .sort([*keys, "distance"], nulls_last=True)
+        .unique(subset=list(keys), keep="first", maintain_order=True)
+        .drop("distance")
+    )
+
+
+def polar_and_relative_distance(
+    reco_polar: str, true_polar: str, reco: str, true: str, weight: float = 1.0
+) -> pl.Expr:
+    """|polar difference| (rad) + ``weight`` x |relative difference of ``reco`` to ``true``|."""
+    return (pl.col(reco_polar) - pl.col(true_polar)).abs() + weight * (
+        (pl.col(reco) - pl.col(true)) / pl.col(true)
+    ).abs()
+
+
 def match(truth_rows: pl.DataFrame, reconstructed: pl.DataFrame) -> pl.DataFrame:
     """For each truth row, the reconstructed row of its event nearest to it in polar angle and
     Brho: the least |polar difference| (rad) + |Brho difference| / true Brho.
@@ -120,18 +150,8 @@ def match(truth_rows: pl.DataFrame, reconstructed: pl.DataFrame) -> pl.DataFrame
     """
     truth_named = truth_rows.rename({name: f"true_{name}" for name in QUANTITIES})
     reco_named = reconstructed.rename({name: f"reco_{name}" for name in QUANTITIES})
-    joined = truth_named.join(reco_named, on=["run", "event"], how="inner")
-    return (
-        joined.with_columns(
-            (
-                (pl.col("reco_polar") - pl.col("true_polar")).abs()
-                + ((pl.col("reco_brho") - pl.col("true_brho")) / pl.col("true_brho")).abs()
-            ).alias("distance")
-        )
-        .sort([*KEYS, "distance"], nulls_last=True)
-        .unique(subset=list(KEYS), keep="first", maintain_order=True)
-        .drop("distance")
-    )
+    distance = polar_and_relative_distance("reco_polar", "true_polar", "reco_brho", "true_brho")
+    return nearest_per_truth_row(truth_named, reco_named, distance)
 
 
 def residuals(matched: pl.DataFrame) -> pl.DataFrame:
