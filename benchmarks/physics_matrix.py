@@ -5,8 +5,8 @@ Five reactions (issue 13): elastic and inelastic 16C(d,d), 16C(d,p) with multi-t
 sample is simulated once (kinematics seeded, the engine's detector with both final-state nuclei,
 its point clouds and truth; ``spyralflow.simulation``), then analysed from the point clouds by
 spyralflow's Cluster, Estimation and InterpSolver phases and by Spyral's, with the same
-parameters (the shipped config's; Spyral has no helix capture). Spyral runs through
-``cluster_spyral_runner.py`` (its estimation direction bug patched) and
+parameters (the shipped config's; Spyral has no end join, helix capture or branch split).
+Spyral runs through ``cluster_spyral_runner.py`` (its estimation direction bug patched) and
 ``interp_spyral_driver.py``. Both fit the same PID gate, wide enough for the ejectile; the
 ejectile's truth is matched to the fit of its event nearest in polar angle and Brho
 (spyralflow.summary).
@@ -53,6 +53,7 @@ from spyralflow.framework.provenance import Provenance  # noqa: E402
 from spyralflow.framework.status import ProgressLog  # noqa: E402
 from spyralflow.io.pointcloud_file import PointcloudWriter  # noqa: E402
 from spyralflow.phases.cluster import (  # noqa: E402
+    BranchSplitParameters,
     ClusterParameters,
     ClusterPhase,
     ContinuityJoinParameters,
@@ -104,6 +105,7 @@ CLUSTER = ClusterParameters(
     outlier_scale_factor=0.1,
     end_join=EndJoinParameters(),
     helix_capture=HelixCaptureParameters(),
+    branch_split=BranchSplitParameters(),
 )
 ESTIMATE = EstimateParameters(min_total_trajectory_points=30, smoothing_factor=100.0)
 MESH = {

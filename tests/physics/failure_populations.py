@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+import yaml
 
+from spyralflow.framework.parameters import build_constructor_arguments
 from spyralflow.phases.cluster import (
     ClusterParameters,
+    ClusterPhase,
     ContinuityJoinParameters,
     HdbscanParameters,
     HelixCaptureParameters,
@@ -16,7 +20,9 @@ from spyralflow.phases.cluster.clusterize import cluster_cloud
 from spyralflow.phases.estimation.estimator import EstimateStatus, estimate_cluster
 
 DATA = Path(__file__).resolve().parent / "data"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 MULTI_TURN_FIXTURE = DATA / "multi_turn_protons.h5"
+LINKED_RECOIL_FIXTURE = DATA / "linked_recoils.h5"
 MAGNETIC_FIELD = 3.0
 BEAM_REGION_RADIUS = 25.0
 
@@ -48,12 +54,24 @@ def cluster_parameters(capture: bool) -> ClusterParameters:
     )
 
 
-def accepted_estimates(cloud: np.ndarray, parameters: ClusterParameters) -> list[np.ndarray]:
+def shipped_cluster_parameters(branch_split: bool) -> ClusterParameters:
+    """The Cluster settings of the shipped config (config/config.yaml), with or without its
+    branch split."""
+    config = yaml.safe_load(SHIPPED_CONFIG.read_text())
+    entry = next(phase for phase in config["phases"] if phase["class"].endswith(".ClusterPhase"))
+    parameters = build_constructor_arguments(ClusterPhase, entry["parameters"])["cluster_params"]
+    assert parameters.branch_split is not None, "the shipped config splits branches"
+    return parameters if branch_split else dataclasses.replace(parameters, branch_split=None)
+
+
+def accepted_estimates(
+    cloud: np.ndarray, parameters: ClusterParameters, magnetic_field: float = MAGNETIC_FIELD
+) -> list[np.ndarray]:
     """The estimate values of every accepted cluster of ``cloud`` (the shipped Estimation)."""
     accepted = []
     for cluster in cluster_cloud(cloud, parameters):
         status, values = estimate_cluster(
-            cluster.data, int(cluster.direction), 30, 100.0, MAGNETIC_FIELD, BEAM_REGION_RADIUS
+            cluster.data, int(cluster.direction), 30, 100.0, magnetic_field, BEAM_REGION_RADIUS
         )
         if status is EstimateStatus.ACCEPTED:
             accepted.append(values)
@@ -74,3 +92,21 @@ def estimated_vertex_z(
     if best is None:
         return None
     return (float(best[2]), float(np.degrees(best[6]))) if with_polar else float(best[2])
+
+
+def nearest_estimate(
+    cloud: np.ndarray,
+    parameters: ClusterParameters,
+    magnetic_field: float,
+    polar_deg: float,
+    brho: float,
+) -> tuple[float, float] | None:
+    """(vertex z mm, polar deg) of the accepted estimate nearest the truth in polar angle and
+    Brho together (the summary's match: |dpolar| rad + |dBrho| / Brho)."""
+    best, best_distance = None, np.inf
+    for values in accepted_estimates(cloud, parameters, magnetic_field):
+        polar = float(np.degrees(values[6]))
+        distance = abs(np.radians(polar - polar_deg)) + abs(values[8] - brho) / brho
+        if distance < best_distance:
+            best, best_distance = (float(values[2]), polar), distance
+    return best

@@ -23,7 +23,10 @@ Deliberate differences from Spyral 1.1.2 (each one of its bugs):
   overlap join, clusters that touch at an end of each and continue one another are joined
   (``end_join``: HDBSCAN splits tracks where their density changes);
 - optional, not in Spyral (``helix_capture``, on in the shipped config): after the joins a
-  cluster that follows a helix takes back the turns other clusters hold (``helix_capture``).
+  cluster that follows a helix takes back the turns other clusters hold (``helix_capture``);
+- optional, not in Spyral (``branch_split``, on in the shipped config): last, a straight
+  near-axis branch beside another track in one cluster (the recoil linked to the ejectile at
+  the vertex) becomes a cluster of its own (``branch_split``).
 
 Tripclust, Spyral's alternative clustering, runs when ``hdbscan_parameters`` is None and
 ``tripclust_parameters`` are given, through spyral-utils 2.1's C++ ``tripclust`` module (the
@@ -37,6 +40,7 @@ job imports neither scikit-learn nor its private modules.
 """
 
 from spyralflow.phases.cluster.parameters import (
+    BranchSplitParameters,
     ClusterParameters,
     ContinuityJoinParameters,
     EndJoinParameters,
@@ -48,6 +52,7 @@ from spyralflow.phases.cluster.parameters import (
 from spyralflow.phases.cluster.phase import ClusterPhase
 
 __all__ = [
+    "BranchSplitParameters",
     "ClusterParameters",
     "ClusterPhase",
     "ContinuityJoinParameters",

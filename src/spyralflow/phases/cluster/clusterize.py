@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spyralflow.io.cluster_file import Direction
+from spyralflow.phases.cluster.branch_split import split_branches
 from spyralflow.phases.cluster.direction import track_direction
 from spyralflow.phases.cluster.end_join import join_ends
 from spyralflow.phases.cluster.hdbscan import NOISE_LABEL, hdbscan_labels
@@ -106,6 +107,8 @@ def cluster_cloud(cloud: np.ndarray, parameters: ClusterParameters) -> list[Foun
         clusters = join_ends(clusters, parameters.end_join)
     if parameters.helix_capture is not None:
         clusters = capture_turns(clusters, parameters.helix_capture)
+    if parameters.branch_split is not None:
+        clusters = split_branches(clusters, parameters.branch_split)
     found = []
     for cluster in clusters:
         if len(cluster.points) < 2:

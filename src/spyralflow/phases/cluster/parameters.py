@@ -125,6 +125,33 @@ class HelixCaptureParameters:
 
 
 @dataclass(frozen=True)
+class BranchSplitParameters:
+    """Settings of the branch split (``branch_split``).
+
+    Parameters
+    ----------
+    axis_radius : float
+        The straight branch is sought among the points closer than this (mm) to the beam axis,
+        where a recoil runs (20-80 mm in the simulated 16C reactions, the beam pads ending at 20).
+    tolerance : float
+        Largest distance (mm) in the pad plane of a branch point from the branch's curve (a
+        heavy recoil's track is 15-20 mm wide: 99 % of its points lie within 10 mm of it).
+    min_points : int
+        Fewest points of the branch and of the rest alongside it.
+    min_length : float
+        Shortest extent (mm) of the branch in z.
+    max_gap : float
+        Largest gap (mm in z) inside the branch.
+    """
+
+    axis_radius: float = 45.0
+    tolerance: float = 10.0
+    min_points: int = 30
+    min_length: float = 100.0
+    max_gap: float = 20.0
+
+
+@dataclass(frozen=True)
 class TripclustParameters:
     """Spyral's tripclust (Dalitz triplet clustering) settings, README values.
 
@@ -180,6 +207,10 @@ class ClusterParameters:
     helix_capture : HelixCaptureParameters or None
         After the joins, clusters that follow a helix take back the turns other clusters hold
         (``helix_capture``; not in Spyral). None (the default, Spyral's behaviour): off.
+    branch_split : BranchSplitParameters or None
+        Last, a straight near-axis branch that runs beside another track in one cluster (a
+        recoil linked to the ejectile at the vertex) becomes a cluster of its own
+        (``branch_split``; not in Spyral). None (the default, Spyral's behaviour): off.
     """
 
     min_cloud_size: int = 50
@@ -193,3 +224,4 @@ class ClusterParameters:
     outlier_scale_factor: float = 0.1
     end_join: EndJoinParameters | None = None
     helix_capture: HelixCaptureParameters | None = None
+    branch_split: BranchSplitParameters | None = None
