@@ -118,6 +118,10 @@ MESH = {
     "interp_polar_bins": 45,
 }
 BEAM_SIGMA_MM = 10.0
+# spyralflow fits as the shipped config does: a least-distance fit, then the chi-square of the
+# points within 3x its median distance (not in Spyral). Spyral fits with lbfgsb, its default
+# and the shipped config's method before that change.
+OUR_FIT = {"fit_method": "leastsq", "leastsq_trim": 3.0}
 # The alpha sample's ejectiles reach 117 MeV: with the shipped 75 MeV mesh, 30 % of them lay
 # beyond it and both tools fitted them at its edge. Both get a mesh that covers the kinematics
 # and the fits' spread beyond them. The forward alphas (103-117 MeV, under 15 deg) are nearly
@@ -257,6 +261,7 @@ def solver_phase(
             ic_min_val=None,
             ic_max_val=None,
             beam_sigma=BEAM_SIGMA_MM,
+            **OUR_FIT,
             **mesh,
         ),
         detector,

@@ -31,6 +31,22 @@ Deliberate differences from Spyral, each for accuracy or speed:
   wrapped into [0, 2π);
 - a start outside the bounds (vertex z outside the detector, vertex rho outside the beam region)
   is moved onto the nearest bound, where lmfit would fail on inverted bounds;
+- optional trimmed chi-square (``SolverParameters.leastsq_trim``, off by default): with
+  ``leastsq``, the least-distance fit first, then the chi-square of the points within
+  leastsq_trim x that fit's median point distance, started from it. A cluster that holds some
+  points of another track (a recoil's from the vertex) pulls the plain chi-square by degrees,
+  where the least-distance fit is barely moved (tests/interp_solver/test_interp_fit.py: KE 2-9 %
+  and polar 1.5-6 deg off against 0.04-0.4 % and 0.03-0.1 deg); refitted without the far
+  points, the chi-square keeps that robustness with its own finer resolution (0.02-0.06 %,
+  0.004-0.01 deg there). For offsets across the track with a Rayleigh distribution, 3 x the
+  median keeps 99.8 % of a track's own points. On the physics matrix's five reactions
+  (trim 3) the KE robust sigma is 5-12 % below ``lbfgsb``'s. The least-distance fit costs
+  about as much again as the chi-square;
+- optional robust loss for ``leastsq`` (``SolverParameters.leastsq_loss``, default
+  ``"linear"``, Spyral's chi-square): scipy's soft-L1 (or another) loss of each residual
+  d_i/sigma_i past ``leastsq_loss_scale`` sigmas: less pulled by another track's points than the
+  plain chi-square, more than the trimmed one. The sigmas and ``redchisq`` are computed as for
+  the linear loss;
 - optional beam prior (``SolverParameters.beam_sigma``, off by default): the beam axis is one
   more measured point of the track, at the vertex, with uncertainty beam_sigma (a term
   w_b·rho_vertex with w_b = 1/beam_sigma² in the weighted mean distance, two residuals
@@ -67,7 +83,11 @@ from scipy.optimize import least_squares, minimize
 
 from spyralflow.phases.detector import DetectorParameters
 from spyralflow.phases.interp_solver.mesh import TrajectoryMesh
-from spyralflow.phases.interp_solver.parameters import FIT_METHOD_LBFGSB, SolverParameters
+from spyralflow.phases.interp_solver.parameters import (
+    FIT_METHOD_LBFGSB,
+    FIT_METHOD_LEASTSQ,
+    SolverParameters,
+)
 from spyralflow.phases.interp_solver.trajectory import (
     AZIMUTHAL,
     BRHO,
@@ -203,6 +223,9 @@ class TrackFitter:
         self.mass = float(mass)
         self.momentum_per_brho = MOMENTUM_PER_BRHO_PER_CHARGE * int(charge)
         self.method = solver_params.fit_method
+        self.loss = solver_params.leastsq_loss
+        self.loss_scale = solver_params.leastsq_loss_scale
+        self.trim = solver_params.leastsq_trim
         self.det_params = det_params
         self.beam_sigma_m = (
             None if solver_params.beam_sigma is None else solver_params.beam_sigma * 0.001
@@ -334,7 +357,7 @@ class TrackFitter:
             raise FitSkipped("too_few_points", f"{points.shape[0]} points, {n_free} parameters")
         problem = _Problem(self, points, sigmas, start, low, high, free)
         scaled_low, scaled_high = problem.scaled_bounds()
-        if self.method == FIT_METHOD_LBFGSB:
+        if self.method == FIT_METHOD_LBFGSB or self.trim is not None:
             solution = minimize(
                 problem.mean_distance_mm,
                 problem.scaled_start(),
@@ -343,13 +366,24 @@ class TrackFitter:
                 bounds=list(zip(scaled_low, scaled_high, strict=True)),
                 options={"maxiter": _LBFGSB_MAX_ITERATIONS, "maxfun": 2000 * (n_free + 1)},
             )
-        else:
+        if self.method == FIT_METHOD_LEASTSQ:
+            x0 = problem.scaled_start()
+            if self.trim is not None:
+                # The least-distance fit is robust to another track's points; the chi-square
+                # then refits the points within trim x its median distance, from there.
+                distances = problem.distances(solution.x)
+                kept = distances <= self.trim * np.median(distances)
+                if kept.sum() > n_free:
+                    problem = _Problem(self, points[kept], sigmas[kept], start, low, high, free)
+                x0 = np.clip(solution.x, scaled_low, scaled_high)
             solution = least_squares(
                 problem.residuals,
-                problem.scaled_start(),
+                x0,
                 jac=problem.residual_jacobian,
                 bounds=(scaled_low, scaled_high),
                 method="trf",
+                loss=self.loss,
+                f_scale=self.loss_scale,
                 ftol=_LEASTSQ_TOLERANCE,
                 xtol=_LEASTSQ_TOLERANCE,
             )
@@ -514,6 +548,10 @@ class _Problem:
                 )
         normalisation = 1000.0 / (self.weight_sum + self.beam_weight)
         return total * normalisation, gradient * normalisation
+
+    def distances(self, x: np.ndarray) -> np.ndarray:
+        """Each point's distance (m) from the trajectory of the scaled free parameters x."""
+        return self._evaluate(x).distances
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Distances in units of the point uncertainties (then the vertex / beam_sigma)."""

@@ -8,6 +8,8 @@ from pathlib import Path
 FIT_METHOD_LBFGSB = "lbfgsb"
 FIT_METHOD_LEASTSQ = "leastsq"
 FIT_METHODS = (FIT_METHOD_LBFGSB, FIT_METHOD_LEASTSQ)
+# scipy.optimize.least_squares losses; "linear" is the plain chi-square (Spyral's leastsq).
+LEASTSQ_LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
 
 
 class SolverParameterError(ValueError):
@@ -60,6 +62,19 @@ class SolverParameters:
         vertex near the axis where the data leave it free: the first points of a track are
         usually centimetres from the axis (beam pads), so the vertex can otherwise slide along
         the track, worst for forward tracks. None (default) fits as Spyral does.
+    leastsq_loss : str
+        Loss of the ``leastsq`` chi-square residuals (scipy's ``least_squares``): ``"linear"``
+        (default, Spyral's plain chi-square), or a robust loss (``"soft_l1"``, ``"huber"``,
+        ``"cauchy"``, ``"arctan"``; not in Spyral) under which points farther than
+        ``leastsq_loss_scale`` point sigmas from the trajectory (another track's points in the
+        cluster) weigh as in a least-distance fit instead of quadratically.
+    leastsq_loss_scale : float
+        Residual (in point sigmas) where the robust loss leaves the quadratic (scipy's
+        ``f_scale``; positive).
+    leastsq_trim : float or None
+        With ``leastsq`` (not in Spyral): a least-distance fit (``lbfgsb``) first, then the
+        chi-square of the points within this many times its median point distance, started
+        there. None (default): the chi-square of every point from the estimate.
     """
 
     gas_data_path: Path = Path("config/targets/d2_300torr.json")
@@ -78,6 +93,9 @@ class SolverParameters:
     fit_azimuthal: bool = True
     fit_method: str = FIT_METHOD_LBFGSB
     beam_sigma: float | None = None
+    leastsq_loss: str = "linear"
+    leastsq_loss_scale: float = 2.0
+    leastsq_trim: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gas_data_path", Path(self.gas_data_path))
@@ -89,6 +107,15 @@ class SolverParameters:
     def _problems(self):
         if self.fit_method not in FIT_METHODS:
             yield f"fit_method is '{self.fit_method}', expected one of {', '.join(FIT_METHODS)}"
+        if self.leastsq_loss not in LEASTSQ_LOSSES:
+            yield (
+                f"leastsq_loss is '{self.leastsq_loss}', expected one of "
+                f"{', '.join(LEASTSQ_LOSSES)}"
+            )
+        if self.leastsq_trim is not None and not self.leastsq_trim > 1.0:
+            yield f"leastsq_trim is {self.leastsq_trim}, expected > 1 or null"
+        if not self.leastsq_loss_scale > 0.0:
+            yield f"leastsq_loss_scale is {self.leastsq_loss_scale}, expected > 0"
         for name in ("n_time_steps", "interp_ke_bins", "interp_polar_bins"):
             if int(getattr(self, name)) < 2:
                 yield f"{name} is {getattr(self, name)}, expected at least 2"
