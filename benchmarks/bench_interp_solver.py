@@ -8,6 +8,8 @@ What it measures (printed; nothing is asserted):
 - quality against the simulation truth: bias (median) and robust resolution (1.4826 MAD) of
   polar angle, vertex z and kinetic energy, for the Estimation phase (the fit's start), our fit
   and Spyral's fit;
+- the fit methods on the same rows: fits per second per core and quality of ``lbfgsb``,
+  ``leastsq`` and the shipped ``leastsq`` with ``leastsq_trim`` 3, against ``lbfgsb``;
 - memory: peak RSS and proportional set size (PSS) of 1 and of 2 concurrent solver jobs run
   through the real command line (``spyralflow run-phase``) on a memory-mapped mesh, and how much
   of the mesh file each job has resident (RSS) versus its share (PSS): with a shared page cache
@@ -77,7 +79,17 @@ SINGLE_THREAD_ENV = {
 }
 
 
-def solver_parameters(mesh: dict, method: str, beam_sigma: float | None = None):
+# (label, fit_method, leastsq_trim): lbfgsb first, the baseline of the ratios.
+FIT_VARIANTS = (
+    ("lbfgsb", "lbfgsb", None),
+    ("leastsq", "leastsq", None),
+    ("leastsq, trim 3 (shipped)", "leastsq", 3.0),
+)
+
+
+def solver_parameters(
+    mesh: dict, method: str, beam_sigma: float | None = None, trim: float | None = None
+):
     from spyralflow.phases.interp_solver import SolverParameters
 
     return SolverParameters(
@@ -87,15 +99,17 @@ def solver_parameters(mesh: dict, method: str, beam_sigma: float | None = None):
         ic_max_val=None,
         fit_method=method,
         beam_sigma=beam_sigma,
+        leastsq_trim=trim,
         **mesh,
     )
 
 
-def phase_of(mesh: dict, method: str, beam_sigma: float | None = None):
+def phase_of(mesh: dict, method: str, beam_sigma: float | None = None, trim: float | None = None):
     from spyralflow.phases.detector import DetectorParameters
     from spyralflow.phases.interp_solver import InterpSolverPhase
 
-    return InterpSolverPhase(solver_parameters(mesh, method, beam_sigma), DetectorParameters())
+    parameters = solver_parameters(mesh, method, beam_sigma, trim)
+    return InterpSolverPhase(parameters, DetectorParameters())
 
 
 def build_our_mesh(mesh: dict, workspace: Path, threads: int) -> tuple[float, int]:
@@ -115,13 +129,18 @@ def build_our_mesh(mesh: dict, workspace: Path, threads: int) -> tuple[float, in
 
 
 def run_ours(
-    mesh: dict, method: str, workspace: Path, artifacts: dict, beam_sigma: float | None = None
+    mesh: dict,
+    method: str,
+    workspace: Path,
+    artifacts: dict,
+    beam_sigma: float | None = None,
+    trim: float | None = None,
 ) -> tuple[dict, Path]:
     """Our phase's run in this process: CPU and wall seconds, and its output."""
     from spyralflow.framework.phase import PhaseResult
     from spyralflow.framework.status import ProgressLog
 
-    phase = phase_of(mesh, method, beam_sigma)
+    phase = phase_of(mesh, method, beam_sigma, trim)
     payload = PhaseResult(artifacts=artifacts, successful=True, run_number=0)
     wall, cpu = time.perf_counter(), time.process_time()
     result = phase.run(
@@ -406,6 +425,16 @@ def main() -> None:
         print(line)
     if spyral is not None and spyral["output"]:
         for line in quality_rows("Spyral, subset", pl.read_parquet(spyral["output"]), truth, True):
+            print(line)
+
+    print(f"\nfit methods on all rows, beam prior {args.beam_sigma:g} mm (same estimates)")
+    baseline = None
+    for label, method, trim in FIT_VARIANTS:
+        timing, output = run_ours(mesh, method, ours, artifacts, args.beam_sigma, trim)
+        rate = timing["fits"] / timing["fit_cpu_s"]
+        baseline = baseline or rate
+        print(f"  {label}: {rate:.1f} fits/s/core, {rate / baseline:.2f}x lbfgsb's")
+        for line in quality_rows(label, pl.read_parquet(output), truth, True):
             print(line)
 
     memory_mesh = README_MESH if args.memory_mesh == "readme" else BENCH_MESH
