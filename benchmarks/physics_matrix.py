@@ -288,8 +288,8 @@ def spyral_inputs(
     """Spyral's Cluster and Estimation settings, and the key of everything its results depend
     on (its inputs and parameters; Spyral itself is pinned)."""
     cluster = dataclasses.asdict(CLUSTER)
-    cluster.pop("helix_capture")
-    cluster.pop("end_join")
+    for ours_only in ("helix_capture", "end_join", "branch_split"):
+        cluster.pop(ours_only)
     cluster.pop("tripclust_parameters")
     settings = {
         "workspace": str(ws),

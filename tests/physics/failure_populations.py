@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import h5py
 import numpy as np
 import yaml
 
@@ -39,6 +40,31 @@ MULTI_TURN_SETTINGS = {
     "gas": {"pressure": 300.0},
     "detector": {"magnetic_field": MAGNETIC_FIELD},
 }
+
+
+def write_cloud(group: h5py.Group, cloud: np.ndarray, **extra: np.ndarray) -> None:
+    """Store what the clustering and the estimate read of an (N, 8) cloud, small: positions as
+    float32, the charge as float16 (it only feeds dE/dx), the pad scale as int8; gzip.
+    ``extra`` arrays (point labels) are stored beside them."""
+    for name, values in (
+        ("xyz", cloud[:, :3].astype(np.float32)),
+        ("integral", cloud[:, 4].astype(np.float16)),
+        ("scale", cloud[:, 7].astype(np.int8)),
+        *extra.items(),
+    ):
+        group.create_dataset(
+            name, data=values, compression="gzip", compression_opts=9, shuffle=True
+        )
+
+
+def read_cloud(group: h5py.Group) -> np.ndarray:
+    """The (N, 8) cloud layout back from ``write_cloud``: x, y, z, integral and scale filled."""
+    xyz = group["xyz"][()]
+    cloud = np.zeros((len(xyz), 8))
+    cloud[:, :3] = xyz
+    cloud[:, 4] = group["integral"][()]
+    cloud[:, 7] = group["scale"][()]
+    return cloud
 
 
 def cluster_parameters(capture: bool) -> ClusterParameters:

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -27,6 +26,7 @@ from failure_populations import (
     MULTI_TURN_SETTINGS,
     cluster_parameters,
     estimated_vertex_z,
+    write_cloud,
 )
 
 SEED = 20261201
@@ -65,21 +65,12 @@ def main() -> None:
         handle.attrs["seed"] = SEED
         for kind, chosen in (("failing", failing), ("control", controls)):
             for event in chosen:
-                # Under 200 kB: positions as float32, the charge as float16 (it only feeds
-                # dE/dx), the pad scale as int8; gzip. The clustering reads nothing else.
+                # Under 200 kB.
                 group = handle.create_group(f"{kind}_{event.event}")
-                for name, values in (
-                    ("xyz", event.cloud[:, :3].astype(np.float32)),
-                    ("integral", event.cloud[:, 4].astype(np.float16)),
-                    ("scale", event.cloud[:, 7].astype(np.int8)),
-                ):
-                    group.create_dataset(
-                        name, data=values, compression="gzip", compression_opts=9, shuffle=True
-                    )
-                dataset = group
-                dataset.attrs["vertex_z"] = event.vertex_mm[2]
-                dataset.attrs["brho"] = event.brho
-                dataset.attrs["polar_deg"] = event.polar_deg
+                write_cloud(group, event.cloud)
+                group.attrs["vertex_z"] = event.vertex_mm[2]
+                group.attrs["brho"] = event.brho
+                group.attrs["polar_deg"] = event.polar_deg
     print(f"{len(failing)} failing and {len(controls)} control events in {MULTI_TURN_FIXTURE}")
 
 

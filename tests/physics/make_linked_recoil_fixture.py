@@ -28,6 +28,7 @@ from failure_populations import (
     LINKED_RECOIL_FIXTURE,
     nearest_estimate,
     shipped_cluster_parameters,
+    write_cloud,
 )
 from physics_matrix import RUN, SAMPLES
 
@@ -79,16 +80,7 @@ def main() -> None:
                     if estimate is not None and abs(estimate[1] - polar_deg) < MIN_POLAR_ERROR:
                         continue
                     group = output.create_group(f"{folder.name}_{event}")
-                    # As the multi-turn fixture: what the clustering and estimate read, small.
-                    for name, values in (
-                        ("xyz", cloud[:, :3].astype(np.float32)),
-                        ("integral", cloud[:, 4].astype(np.float16)),
-                        ("scale", cloud[:, 7].astype(np.int8)),
-                        ("labels", labels.astype(np.int8)),
-                    ):
-                        group.create_dataset(
-                            name, data=values, compression="gzip", compression_opts=9, shuffle=True
-                        )
+                    write_cloud(group, cloud, labels=labels.astype(np.int8))
                     group.attrs["vertex_z"] = row["vertex_z"]
                     group.attrs["brho"] = row["brho"]
                     group.attrs["polar_deg"] = polar_deg

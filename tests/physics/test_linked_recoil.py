@@ -14,6 +14,7 @@ import pytest
 from failure_populations import (
     LINKED_RECOIL_FIXTURE,
     nearest_estimate,
+    read_cloud,
     shipped_cluster_parameters,
 )
 
@@ -28,12 +29,7 @@ def _events() -> list[tuple[str, np.ndarray, np.ndarray, dict]]:
     events = []
     with h5py.File(LINKED_RECOIL_FIXTURE, "r") as handle:
         for name, group in handle.items():
-            xyz = group["xyz"][()]
-            cloud = np.zeros((len(xyz), 8))
-            cloud[:, :3] = xyz
-            cloud[:, 4] = group["integral"][()]
-            cloud[:, 7] = group["scale"][()]
-            events.append((name, cloud, group["labels"][()], dict(group.attrs)))
+            events.append((name, read_cloud(group), group["labels"][()], dict(group.attrs)))
     assert len(events) >= 5, f"too few events in {LINKED_RECOIL_FIXTURE}"
     return events
 

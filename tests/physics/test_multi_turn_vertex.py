@@ -17,6 +17,7 @@ from failure_populations import (
     accepted_estimates,
     cluster_parameters,
     estimated_vertex_z,
+    read_cloud,
 )
 
 VERTEX_TOLERANCE_MM = 5.0
@@ -28,13 +29,7 @@ def _events(kind: str) -> list[tuple[str, np.ndarray, float, float]]:
         for name, group in handle.items():
             if not name.startswith(kind):
                 continue
-            xyz = group["xyz"][()]
-            # Back to the (N, 8) cloud layout: the clustering reads x, y, z, integral, scale.
-            cloud = np.zeros((len(xyz), 8))
-            cloud[:, :3] = xyz
-            cloud[:, 4] = group["integral"][()]
-            cloud[:, 7] = group["scale"][()]
-            events.append((name, cloud, group.attrs["vertex_z"], group.attrs["brho"]))
+            events.append((name, read_cloud(group), group.attrs["vertex_z"], group.attrs["brho"]))
     assert events, f"no {kind} events in {MULTI_TURN_FIXTURE}"
     return events
 
