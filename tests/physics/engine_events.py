@@ -33,6 +33,7 @@ class EngineEvent:
     kinetic_energy: float
     brho: float
     vertex_mm: np.ndarray
+    azimuthal_deg: float
 
 
 def simulated_events(
@@ -76,7 +77,14 @@ def simulated_events(
         cloud, labels = builder.build(detected.points, detected.labels)
         events.append(
             EngineEvent(
-                event, cloud, labels, polar, energy, brho, kinematics.vertices[event] * 1000.0
+                event,
+                cloud,
+                labels,
+                polar,
+                energy,
+                brho,
+                kinematics.vertices[event] * 1000.0,
+                float(np.degrees(truth["azimuthal"][event, EJECTILE_ROW])),
             )
         )
         if len(events) == n_events:

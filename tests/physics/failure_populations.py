@@ -24,6 +24,7 @@ DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 MULTI_TURN_FIXTURE = DATA / "multi_turn_protons.h5"
 LINKED_RECOIL_FIXTURE = DATA / "linked_recoils.h5"
+FORWARD_FIXTURE = DATA / "forward_deuterons.h5"
 MAGNETIC_FIELD = 3.0
 BEAM_REGION_RADIUS = 25.0
 
@@ -39,6 +40,23 @@ MULTI_TURN_SETTINGS = {
     },
     "gas": {"pressure": 300.0},
     "detector": {"magnetic_field": MAGNETIC_FIELD},
+}
+
+
+# The shipped reaction: 16C(d,d) in 300 Torr D2 at 2.85 T.
+FORWARD_FIELD = 2.85
+FORWARD_SETTINGS = {
+    "particles": [2, 3],
+    "reaction": {
+        "target": [1, 2],
+        "projectile": [6, 16],
+        "ejectile": [1, 2],
+        "beam_energy": 184.131,
+        "excitations": [{"energy": 0.0, "width": 0.001, "weight": 1.0}],
+        "vertex_z_range": [100.0, 900.0],
+    },
+    "gas": {"pressure": 300.0},
+    "detector": {"magnetic_field": FORWARD_FIELD},
 }
 
 
