@@ -49,6 +49,7 @@ from spyralflow.summary.metrics import robust_sigma
 POLAR_BIN_DEG = 15.0
 MIN_BIN_EVENTS = 10
 TAIL_MM = 20.0
+KEYS = ["run", "event", "particle"]
 
 
 def vertex_errors(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,8 +63,8 @@ def vertex_errors(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     matched = match(ejectile, solver_rows(pl.read_parquet(solver[0])))
     found = (
         residuals(matched)
-        .join(matched.select("run", "event", "particle", "true_polar"), on=keys())
-        .join(truth.select(*keys(), "vertex_x", "vertex_y", "azimuthal"), on=keys())
+        .join(matched.select("run", "event", "particle", "true_polar"), on=KEYS)
+        .join(truth.select(*KEYS, "vertex_x", "vertex_y", "azimuthal"), on=KEYS)
         .filter(pl.col("vertex_z").is_finite())
     )
     polar = found["true_polar"].to_numpy()
@@ -72,10 +73,6 @@ def vertex_errors(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         "vertex_y"
     ].to_numpy() * np.sin(azimuthal)
     return np.degrees(polar), found["vertex_z"].to_numpy(), -along / np.tan(polar)
-
-
-def keys() -> list[str]:
-    return ["run", "event", "particle"]
 
 
 def print_scope(label: str, error: np.ndarray, predicted: np.ndarray) -> None:

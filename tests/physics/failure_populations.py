@@ -108,18 +108,26 @@ def shipped_cluster_parameters(branch_split: bool) -> ClusterParameters:
     return parameters if branch_split else dataclasses.replace(parameters, branch_split=None)
 
 
-def accepted_estimates(
+def accepted_clusters(
     cloud: np.ndarray, parameters: ClusterParameters, magnetic_field: float = MAGNETIC_FIELD
-) -> list[np.ndarray]:
-    """The estimate values of every accepted cluster of ``cloud`` (the shipped Estimation)."""
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(cluster points (n, 5), estimate values) of every accepted cluster of ``cloud`` (the
+    shipped Estimation)."""
     accepted = []
     for cluster in cluster_cloud(cloud, parameters):
         status, values = estimate_cluster(
             cluster.data, int(cluster.direction), 30, 100.0, magnetic_field, BEAM_REGION_RADIUS
         )
         if status is EstimateStatus.ACCEPTED:
-            accepted.append(values)
+            accepted.append((cluster.data, values))
     return accepted
+
+
+def accepted_estimates(
+    cloud: np.ndarray, parameters: ClusterParameters, magnetic_field: float = MAGNETIC_FIELD
+) -> list[np.ndarray]:
+    """The estimate values of every accepted cluster of ``cloud`` (the shipped Estimation)."""
+    return [values for _, values in accepted_clusters(cloud, parameters, magnetic_field)]
 
 
 def estimated_vertex_z(
@@ -138,6 +146,23 @@ def estimated_vertex_z(
     return (float(best[2]), float(np.degrees(best[6]))) if with_polar else float(best[2])
 
 
+def nearest_accepted_cluster(
+    cloud: np.ndarray,
+    parameters: ClusterParameters,
+    magnetic_field: float,
+    polar_deg: float,
+    brho: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(cluster points, estimate values) of the accepted cluster whose estimate is nearest the
+    truth in polar angle and Brho together (the summary's match: |dpolar| rad + |dBrho| / Brho)."""
+    best, best_distance = None, np.inf
+    for data, values in accepted_clusters(cloud, parameters, magnetic_field):
+        distance = abs(values[6] - np.radians(polar_deg)) + abs(values[8] - brho) / brho
+        if distance < best_distance:
+            best, best_distance = (data, values), distance
+    return best
+
+
 def nearest_estimate(
     cloud: np.ndarray,
     parameters: ClusterParameters,
@@ -147,10 +172,8 @@ def nearest_estimate(
 ) -> tuple[float, float] | None:
     """(vertex z mm, polar deg) of the accepted estimate nearest the truth in polar angle and
     Brho together (the summary's match: |dpolar| rad + |dBrho| / Brho)."""
-    best, best_distance = None, np.inf
-    for values in accepted_estimates(cloud, parameters, magnetic_field):
-        polar = float(np.degrees(values[6]))
-        distance = abs(np.radians(polar - polar_deg)) + abs(values[8] - brho) / brho
-        if distance < best_distance:
-            best, best_distance = (float(values[2]), polar), distance
-    return best
+    best = nearest_accepted_cluster(cloud, parameters, magnetic_field, polar_deg, brho)
+    if best is None:
+        return None
+    _, values = best
+    return float(values[2]), float(np.degrees(values[6]))

@@ -25,13 +25,12 @@ from failure_populations import (
     FORWARD_FIELD,
     FORWARD_FIXTURE,
     SHIPPED_CONFIG,
+    nearest_accepted_cluster,
     read_cloud,
     shipped_cluster_parameters,
 )
 
 from spyralflow.framework.parameters import build_constructor_arguments
-from spyralflow.phases.cluster.clusterize import cluster_cloud
-from spyralflow.phases.estimation.estimator import EstimateStatus, estimate_cluster
 from spyralflow.phases.interp_solver import InterpSolverPhase
 from spyralflow.phases.interp_solver.fit import TrackEstimate, TrackFitter
 from spyralflow.phases.interp_solver.mesh import load_mesh
@@ -59,7 +58,7 @@ def _events(kind: str) -> list[tuple[str, np.ndarray, dict]]:
 
 
 @pytest.fixture(scope="module")
-def shipped_fit(tmp_path_factory) -> tuple[InterpSolverPhase, TrackFitter]:
+def shipped_fit(tmp_path_factory) -> TrackFitter:
     """The shipped InterpSolver's fitter for deuterons, on the narrow mesh."""
     config = yaml.safe_load(SHIPPED_CONFIG.read_text())
     entry = next(p for p in config["phases"] if p["class"].endswith(".InterpSolverPhase"))
@@ -82,19 +81,13 @@ def shipped_fit(tmp_path_factory) -> tuple[InterpSolverPhase, TrackFitter]:
 
 def _fitted(cloud: np.ndarray, truth: dict, fitter: TrackFitter):
     """The fit of the accepted cluster whose estimate is nearest the truth (polar and Brho)."""
-    best, best_distance = None, math.inf
-    for cluster in cluster_cloud(cloud, shipped_cluster_parameters(branch_split=True)):
-        status, values = estimate_cluster(
-            cluster.data, int(cluster.direction), 30, 100.0, FORWARD_FIELD, 25.0
-        )
-        if status is not EstimateStatus.ACCEPTED:
-            continue
-        distance = (
-            abs(values[6] - math.radians(truth["polar_deg"]))
-            + abs(values[8] - truth["brho"]) / truth["brho"]
-        )
-        if distance < best_distance:
-            best, best_distance = (cluster.data, values), distance
+    best = nearest_accepted_cluster(
+        cloud,
+        shipped_cluster_parameters(branch_split=True),
+        FORWARD_FIELD,
+        truth["polar_deg"],
+        truth["brho"],
+    )
     assert best is not None, "no accepted estimate"
     data, values = best
     estimate = TrackEstimate(
