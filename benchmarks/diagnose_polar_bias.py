@@ -22,7 +22,25 @@ disc of pads at one time bucket is cut at the beam-pad hole (rho < 19.7 mm), so 
 the hole keep only their outer part, below a forward track: polar low by about 0.1 deg; leaving
 out the points within 31 mm x cot(polar) in z of the vertex (whole discs) removes it and leaves
 the opposite, smaller bias of fitting isotropic distances to points whose spread is mostly
-across z (+0.05 deg). A fit that models both is open work (issue 13). The kinetic-energy
+across z (+0.05 deg). Those steps are not the fit, though. Scratch probes of 2026-12-03 (not in
+this script) with the shipped fitter itself (least-distance fit, trimmed chi-square, 10 mm beam
+prior):
+
+- Leaving out the points within k sigma_T(z) of the hole (rho < 20 mm + k sigma_T, the drift's
+  transverse diffusion) does not remove the bias of fits started at the truth (150 events;
+  alpha 15-30 deg: -0.069 deg, -0.090 with k = 2, -0.084 with k = 3; dd_elastic 15-30 deg:
+  -0.043, -0.049, -0.055). In the matrix's own fits (1000 events, four samples) it made the
+  bias larger in all four (dd_elastic -0.017 deg, -0.023 with k = 2). The fitted bias is not
+  the hole's, although near the hole, within the first 40 mm of the track, the points lie
+  1.0-1.7 mm on the high-polar side with diffusion (0.1-0.5 mm without; alpha, 15-45 deg).
+- Point sigmas from the points' scatter (pad quantisation, pad/sqrt(12) in x and y, and
+  sigma_T(z) added) instead of Spyral's: in the matrix's fits the polar bias shrinks in all five
+  samples (alpha -0.044 -> -0.033 deg, pp -0.008 -> -0.003) and its robust sigma by 5-15 %,
+  but the vertex-z robust sigma widens by 1-3.5 % in four and the Ex median of the core moves
+  by +0.015 to +0.024 MeV in four (dd_elastic +0.034 -> +0.051). Not adopted; it would also need
+  the gas's diffusion as a solver parameter.
+
+A fit that models the diffusion is open work (issue 13). The kinetic-energy
 medians, unlike the polar ones, do not vanish without diffusion (alpha 45-60 deg: -0.30 % with,
 -1.45 % without, on 38 tracks): the per-bin Ex offsets that ``diagnose_excitation.py`` traces to
 the kinetic energy are not this effect.
