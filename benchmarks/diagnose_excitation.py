@@ -14,6 +14,13 @@ matched to its event's simulated ejectile, the fits within 1.7 deg of the true p
 
 An input whose truth takes ``reco`` to zero is where a bin's offset comes from.
 
+Each state also gets an ``all`` row (every bin, backward ones included), and every row the
+standard error of its ``reco`` median (sqrt(pi/2) x robust sigma / sqrt(fits)). The ``all`` row
+is the reconstruction's own Ex offset of the state, free of the line shape that
+``matrix_excitation.py``'s peak fit puts on the spectrum: where the resolution differs from bin
+to bin, the core Gaussian of that fit follows the best-resolved bins, and its centroid can sit
+away from the median of all fits.
+
 Usage:
     python benchmarks/diagnose_excitation.py --events 1000 --workspace /tmp/physics_matrix_ex
 """
@@ -35,10 +42,13 @@ from matrix_excitation import kinematics_phase, kinematics_table  # noqa: E402
 from physics_matrix import POLAR_BIN_DEG, analysed_samples  # noqa: E402
 
 from spyralflow.phases.kinematics.missing_mass import excitation_energy  # noqa: E402
+from spyralflow.summary.metrics import robust_sigma  # noqa: E402
 
 EJECTILE_ROW, RESIDUAL_ROW, BEAM_ROW = 2, 3, 1  # attpc_engine's truth rows of two-body events
 CORE_POLAR_RAD = 0.03
 MIN_FITS = 10
+MEDIAN_ERROR_FACTOR = float(np.sqrt(np.pi / 2.0))
+BIN_LOWS = np.arange(0.0, 180.0, POLAR_BIN_DEG)
 
 
 def matched(sample: tuple, folder: Path) -> pl.DataFrame:
@@ -76,22 +86,28 @@ def print_sample(sample: tuple, folder: Path) -> None:
     true_ex, degrees = column("true_ex"), np.degrees(true_polar)
     for state in sample[3]:
         of_state = np.abs(true_ex - state) < 0.05
-        for low in np.arange(0.0, 90.0, POLAR_BIN_DEG):
-            chosen = of_state & (degrees >= low) & (degrees < low + POLAR_BIN_DEG)
+        scopes = [
+            (f"{low:3.0f}-{low + POLAR_BIN_DEG:<3.0f}", (degrees >= low) & (degrees < high))
+            for low, high in zip(BIN_LOWS, BIN_LOWS + POLAR_BIN_DEG, strict=True)
+        ]
+        for label, in_scope in [*scopes, ("all    ", np.ones_like(of_state))]:
+            chosen = of_state & in_scope
             if chosen.sum() < MIN_FITS:
                 continue
-            medians = [np.median((v - true_ex)[chosen]) for v in variants.values()]
+            residuals = {name: (v - true_ex)[chosen] for name, v in variants.items()}
             inputs = (
                 np.degrees(np.median((polar - true_polar)[chosen])),
                 np.median((ke - true_ke)[chosen]),
                 np.median((beam - true_beam)[chosen]),
             )
+            # Standard error of a median: sqrt(pi/2) x sigma / sqrt(n) (robust sigma).
+            error = MEDIAN_ERROR_FACTOR * robust_sigma(residuals["reco"]) / np.sqrt(chosen.sum())
             print(
-                f"{sample[0]:16} {state:6.3f} {low:3.0f}-{low + POLAR_BIN_DEG:<3.0f}"
-                f" {chosen.sum():5d} "
-                + " ".join(f"{m:+7.3f}" for m in medians)
+                f"{sample[0]:16} {state:6.3f} {label} {chosen.sum():5d} "
+                + " ".join(f"{np.median(r):+7.3f}" for r in residuals.values())
                 + " "
                 + " ".join(f"{m:+7.3f}" for m in inputs)
+                + f" {error:6.3f}"
             )
 
 
@@ -103,7 +119,7 @@ def main() -> None:
     logging.disable(logging.WARNING)
     print(
         f"{'sample':16} {'state':>6} {'bin':7} {'fits':>5} {'reco':>7} {'polar':>7} {'ke':>7} "
-        f"{'beam':>7} {'dpolar':>7} {'dKE':>7} {'dbeam':>7}"
+        f"{'beam':>7} {'dpolar':>7} {'dKE':>7} {'dbeam':>7} {'error':>6}"
     )
     for sample, folder in analysed_samples(arguments.workspace, arguments.events):
         print_sample(sample, folder)
