@@ -119,9 +119,9 @@ MESH = {
 }
 BEAM_SIGMA_MM = 10.0
 # spyralflow fits as the shipped config does: a least-distance fit, then the chi-square of the
-# points within 3x its median distance (not in Spyral). Spyral fits with lbfgsb, its default
-# and the shipped config's method before that change.
-OUR_FIT = {"fit_method": "leastsq", "leastsq_trim": 3.0}
+# points within 3x its median distance, each point weighed by its charge (clip 3; neither is in
+# Spyral). Spyral fits with lbfgsb, its default and the shipped config's method before that.
+OUR_FIT = {"fit_method": "leastsq", "leastsq_trim": 3.0, "charge_weight_clip": 3.0}
 # The alpha sample's ejectiles reach 117 MeV: with the shipped 75 MeV mesh, 30 % of them lay
 # beyond it and both tools fitted them at its edge. Both get a mesh that covers the kinematics
 # and the fits' spread beyond them. The forward alphas (103-117 MeV, under 15 deg) are nearly

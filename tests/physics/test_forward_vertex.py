@@ -6,10 +6,10 @@ from the vertex. Clustered, estimated and fitted with the shipped settings (on a
 shipped spacing over the tracks' angles), the vertex must come out where the track's line passes
 nearest the axis: at the true vertex when that lies on the axis, and off it by the vertex's
 offset along the track over tan(polar) otherwise (what the data allow:
-``benchmarks/diagnose_vertex_z.py``), within 12 mm. The shipped fit is 0.5-10.5 mm from that
-point here (the line's direction error over the distance it is extrapolated), its polar angle
-within 0.07 deg but on one event (0.27 deg, fitted 13 mm off the axis); a vertex taken at the
-track's first recorded point, or a turn away, fails.
+``benchmarks/diagnose_vertex_z.py``), within 12 mm. The shipped fit (charge weights on) is
+0.4-10.3 mm from that point here (the line's direction error over the distance it is
+extrapolated), its polar angle within 0.06 deg but on one event (0.12 deg; 0.27 without the
+charge weights); a vertex taken at the track's first recorded point, or a turn away, fails.
 """
 
 from __future__ import annotations

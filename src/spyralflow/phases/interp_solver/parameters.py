@@ -75,6 +75,13 @@ class SolverParameters:
         With ``leastsq`` (not in Spyral): a least-distance fit (``lbfgsb``) first, then the
         chi-square of the points within this many times its median point distance, started
         there. None (default): the chi-square of every point from the estimate.
+    charge_weight_clip : float or None
+        Weigh each point by its charge (not in Spyral): the point's weight 1/sigma² is
+        multiplied by its integral over the cluster's median integral, clipped to
+        [1/clip, clip] (so a few saturated pads or another track's dense points cannot
+        dominate), the factors scaled to a mean of 1. The low-charge pads at the edge of a
+        track's diffused charge then weigh less than the pads at its core. Must be > 1. None
+        (default): every point weighs by its pad size alone, as in Spyral.
     """
 
     gas_data_path: Path = Path("config/targets/d2_300torr.json")
@@ -96,6 +103,7 @@ class SolverParameters:
     leastsq_loss: str = "linear"
     leastsq_loss_scale: float = 2.0
     leastsq_trim: float | None = None
+    charge_weight_clip: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gas_data_path", Path(self.gas_data_path))
@@ -112,6 +120,8 @@ class SolverParameters:
                 f"leastsq_loss is '{self.leastsq_loss}', expected one of "
                 f"{', '.join(LEASTSQ_LOSSES)}"
             )
+        if self.charge_weight_clip is not None and not self.charge_weight_clip > 1.0:
+            yield f"charge_weight_clip is {self.charge_weight_clip}, expected > 1 or null"
         if self.leastsq_trim is not None and not self.leastsq_trim > 1.0:
             yield f"leastsq_trim is {self.leastsq_trim}, expected > 1 or null"
         if not self.leastsq_loss_scale > 0.0:
