@@ -259,24 +259,14 @@ def test_sigmas_give_pulls_near_one_on_exact_tracks(mesh_workspace, method):
     assert 0.3 < widths["vertex_z"] < 1.0, widths
 
 
-def _fit_errors_beside_another_track(mesh_workspace, **fit) -> np.ndarray:
-    """|KE error| / KE and |polar error| (deg) of fits of each track of TRACKS whose cluster
-    also holds a recoil-like line of points from the vertex, 25 % as many as the track's."""
-    mesh = mesh_workspace.mesh
-    rng = np.random.default_rng(21)
-    parameters = dataclasses.replace(mesh_workspace.phase.solver_params, **fit)
-    fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
+def _relative_errors(fitter: TrackFitter, cluster_of, rng) -> np.ndarray:
+    """|KE error| / KE and |polar error| (deg) of the fit of each track of TRACKS, its cluster
+    made by ``cluster_of(track)`` just before its estimate (one random stream for both)."""
     errors = []
     for track in TRACKS:
-        cloud = mesh_track_points(mesh, track, rng)
-        other = np.zeros((len(cloud) // 4, 5))
-        other[:, 2] = track.vertex_z * 1000.0 + np.linspace(0.0, 150.0, len(other))
-        other[:, 0] = track.vertex_x * 1000.0 + 0.1 * (other[:, 2] - track.vertex_z * 1000.0)
-        other[:, 1] = track.vertex_y * 1000.0
-        other[:, 3:] = 1.0
-        mixed = np.concatenate([cloud, other])
+        cloud = cluster_of(track)
         result = fitter.fit(
-            mixed[np.argsort(mixed[:, 2], kind="stable")], perturbed_estimate(track, rng)
+            cloud[np.argsort(cloud[:, 2], kind="stable")], perturbed_estimate(track, rng)
         )
         errors.append(
             (
@@ -285,6 +275,26 @@ def _fit_errors_beside_another_track(mesh_workspace, **fit) -> np.ndarray:
             )
         )
     return np.array(errors)
+
+
+def _fit_errors_beside_another_track(mesh_workspace, **fit) -> np.ndarray:
+    """Errors (``_relative_errors``) of fits of each track of TRACKS whose cluster also holds a
+    recoil-like line of points from the vertex, 25 % as many as the track's."""
+    mesh = mesh_workspace.mesh
+    rng = np.random.default_rng(21)
+    parameters = dataclasses.replace(mesh_workspace.phase.solver_params, **fit)
+    fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
+
+    def cluster_of(track: TrueTrack) -> np.ndarray:
+        cloud = mesh_track_points(mesh, track, rng)
+        other = np.zeros((len(cloud) // 4, 5))
+        other[:, 2] = track.vertex_z * 1000.0 + np.linspace(0.0, 150.0, len(other))
+        other[:, 0] = track.vertex_x * 1000.0 + 0.1 * (other[:, 2] - track.vertex_z * 1000.0)
+        other[:, 1] = track.vertex_y * 1000.0
+        other[:, 3:] = 1.0
+        return np.concatenate([cloud, other])
+
+    return _relative_errors(fitter, cluster_of, rng)
 
 
 def test_robust_chi_square_fits_beside_another_tracks_points(mesh_workspace):
@@ -316,33 +326,25 @@ def test_an_unknown_loss_or_trim_is_refused(tmp_path):
 
 
 def _fit_errors_with_edge_pads(mesh_workspace, **fit) -> np.ndarray:
-    """|KE error| / KE and |polar error| (deg) of fits of each track of TRACKS whose cluster
-    also holds, beside every second point, a low-charge point 3 mm farther from the beam axis:
-    the edge of a charge cloud that the beam-pad hole or the threshold cut on one side."""
+    """Errors (``_relative_errors``) of fits of each track of TRACKS whose cluster also holds,
+    beside every second point, a low-charge point 3 mm farther from the beam axis: the edge of a
+    charge cloud cut on one side."""
     mesh = mesh_workspace.mesh
     rng = np.random.default_rng(33)
     parameters = dataclasses.replace(
         mesh_workspace.phase.solver_params, fit_method="leastsq", leastsq_trim=3.0, **fit
     )
     fitter = TrackFitter(mesh, DEUTERON_MASS, 1, parameters, DetectorParameters())
-    errors = []
-    for track in TRACKS:
+
+    def cluster_of(track: TrueTrack) -> np.ndarray:
         cloud = mesh_track_points(mesh, track, rng)
         edge = cloud[::2].copy()
         outward = edge[:, :2] / np.linalg.norm(edge[:, :2], axis=1, keepdims=True)
         edge[:, :2] += 3.0 * outward
         edge[:, 3] = 0.1
-        mixed = np.concatenate([cloud, edge])
-        result = fitter.fit(
-            mixed[np.argsort(mixed[:, 2], kind="stable")], perturbed_estimate(track, rng)
-        )
-        errors.append(
-            (
-                abs(result.ke - track.kinetic_energy) / track.kinetic_energy,
-                abs(math.degrees(result.polar - track.polar)),
-            )
-        )
-    return np.array(errors)
+        return np.concatenate([cloud, edge])
+
+    return _relative_errors(fitter, cluster_of, rng)
 
 
 def test_charge_weights_keep_low_charge_edge_pads_from_pulling_the_fit(mesh_workspace):
