@@ -28,36 +28,29 @@ FORWARD_FIXTURE = DATA / "forward_deuterons.h5"
 MAGNETIC_FIELD = 3.0
 BEAM_REGION_RADIUS = 25.0
 
-MULTI_TURN_SETTINGS = {
-    "particles": [2, 3],
-    "reaction": {
-        "target": [1, 2],
-        "projectile": [6, 16],
-        "ejectile": [1, 1],
-        "beam_energy": 184.131,
-        "excitations": [{"energy": 4.0, "width": 0.001, "weight": 1.0}],
-        "vertex_z_range": [100.0, 900.0],
-    },
-    "gas": {"pressure": 300.0},
-    "detector": {"magnetic_field": MAGNETIC_FIELD},
-}
+
+def _reaction_settings(ejectile: list[int], excitation: float, magnetic_field: float) -> dict:
+    """Simulation settings of a 16C(d, ejectile) population in 300 Torr D2, vertices 100-900 mm
+    along the beam, the ejectile and the residual simulated."""
+    return {
+        "particles": [2, 3],
+        "reaction": {
+            "target": [1, 2],
+            "projectile": [6, 16],
+            "ejectile": ejectile,
+            "beam_energy": 184.131,
+            "excitations": [{"energy": excitation, "width": 0.001, "weight": 1.0}],
+            "vertex_z_range": [100.0, 900.0],
+        },
+        "gas": {"pressure": 300.0},
+        "detector": {"magnetic_field": magnetic_field},
+    }
 
 
+MULTI_TURN_SETTINGS = _reaction_settings([1, 1], 4.0, MAGNETIC_FIELD)
 # The shipped reaction: 16C(d,d) in 300 Torr D2 at 2.85 T.
 FORWARD_FIELD = 2.85
-FORWARD_SETTINGS = {
-    "particles": [2, 3],
-    "reaction": {
-        "target": [1, 2],
-        "projectile": [6, 16],
-        "ejectile": [1, 2],
-        "beam_energy": 184.131,
-        "excitations": [{"energy": 0.0, "width": 0.001, "weight": 1.0}],
-        "vertex_z_range": [100.0, 900.0],
-    },
-    "gas": {"pressure": 300.0},
-    "detector": {"magnetic_field": FORWARD_FIELD},
-}
+FORWARD_SETTINGS = _reaction_settings([1, 2], 0.0, FORWARD_FIELD)
 
 
 def write_cloud(group: h5py.Group, cloud: np.ndarray, **extra: np.ndarray) -> None:
